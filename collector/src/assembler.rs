@@ -1,0 +1,177 @@
+//! Split-line reassembly. Docker writes lines over 16 KiB as pieces whose `log` lacks the trailing
+//! newline; CRI runtimes mark pieces `P`. stdout and stderr are split independently and their
+//! pieces interleave, so pieces are joined per stream. A joined line longer than the maximum is
+//! cut there and marked, and the rest of its pieces are skipped: never dropped silently.
+
+use crate::json_text::JsonText;
+use crate::record::Stream;
+
+/// One decoded physical line.
+#[derive(Debug)]
+pub struct Piece {
+    pub log: JsonText,
+    pub stream: Option<Stream>,
+    pub time_text: String,
+    pub partial: bool,
+    pub start_offset: u64,
+    pub end_offset: u64,
+}
+
+/// A whole logical line, ready to become a record.
+#[derive(Debug)]
+pub struct Line {
+    pub log: JsonText,
+    pub stream: Option<Stream>,
+    /// The time of the first piece.
+    pub time_text: String,
+    pub start_offset: u64,
+    pub end_offset: u64,
+    pub truncated: bool,
+}
+
+#[derive(Debug)]
+pub struct Assembler {
+    max_bytes: usize,
+    pending: Vec<Line>,
+}
+
+impl Assembler {
+    pub fn new(max_bytes: usize) -> Assembler {
+        Assembler {
+            max_bytes,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Adds a piece; returns the line it completes, if any.
+    pub fn push(&mut self, piece: Piece) -> Option<Line> {
+        let slot = self.pending.iter().position(|l| l.stream == piece.stream);
+        match slot {
+            None if !piece.partial => {
+                let mut line = Line {
+                    log: piece.log,
+                    stream: piece.stream,
+                    time_text: piece.time_text,
+                    start_offset: piece.start_offset,
+                    end_offset: piece.end_offset,
+                    truncated: false,
+                };
+                self.cut(&mut line);
+                Some(line)
+            }
+            None => {
+                let mut line = Line {
+                    log: piece.log,
+                    stream: piece.stream,
+                    time_text: piece.time_text,
+                    start_offset: piece.start_offset,
+                    end_offset: piece.end_offset,
+                    truncated: false,
+                };
+                self.cut(&mut line);
+                self.pending.push(line);
+                None
+            }
+            Some(i) => {
+                let line = &mut self.pending[i];
+                if !line.truncated {
+                    line.log.push(&piece.log);
+                }
+                line.end_offset = piece.end_offset;
+                let max = self.max_bytes;
+                if line.log.len() > max {
+                    line.log.truncate_to(max);
+                    line.truncated = true;
+                }
+                if piece.partial {
+                    None
+                } else {
+                    Some(self.pending.swap_remove(i))
+                }
+            }
+        }
+    }
+
+    fn cut(&self, line: &mut Line) {
+        if line.log.len() > self.max_bytes {
+            line.log.truncate_to(self.max_bytes);
+            line.truncated = true;
+        }
+    }
+
+    /// The offset of the oldest unfinished line: reading must resume there after a restart.
+    pub fn oldest_pending_start(&self) -> Option<u64> {
+        self.pending.iter().map(|l| l.start_offset).min()
+    }
+
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Gives up waiting for the rest of unfinished lines (end of stream, file gone): they are
+    /// shipped as they are.
+    pub fn drain(&mut self) -> Vec<Line> {
+        let mut lines: Vec<Line> = self.pending.drain(..).collect();
+        lines.sort_by_key(|l| l.start_offset);
+        lines
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn piece(s: &str, stream: Stream, partial: bool, start: u64) -> Piece {
+        Piece {
+            log: JsonText::escape(s),
+            stream: Some(stream),
+            time_text: format!("t{start}"),
+            partial,
+            start_offset: start,
+            end_offset: start + 10,
+        }
+    }
+
+    #[test]
+    fn joins_pieces_per_stream_across_interleaving() {
+        let mut a = Assembler::new(1 << 20);
+        assert!(a.push(piece("AA", Stream::Stdout, true, 0)).is_none());
+        let err = a.push(piece("err\n", Stream::Stderr, false, 10)).unwrap();
+        assert_eq!(err.log.unescape(), "err\n");
+        assert_eq!(a.oldest_pending_start(), Some(0));
+        assert!(a.push(piece("BB", Stream::Stdout, true, 20)).is_none());
+        let l = a.push(piece("CC\n", Stream::Stdout, false, 30)).unwrap();
+        assert_eq!(l.log.unescape(), "AABBCC\n");
+        assert_eq!(l.time_text, "t0");
+        assert_eq!((l.start_offset, l.end_offset), (0, 40));
+        assert!(!l.truncated);
+        assert!(!a.has_pending());
+    }
+
+    #[test]
+    fn overlong_lines_are_cut_and_marked() {
+        let mut a = Assembler::new(5);
+        assert!(a.push(piece("abcd", Stream::Stdout, true, 0)).is_none());
+        assert!(a.push(piece("efgh", Stream::Stdout, true, 10)).is_none());
+        let l = a.push(piece("ij\n", Stream::Stdout, false, 20)).unwrap();
+        assert_eq!(l.log.unescape(), "abcde");
+        assert!(l.truncated);
+        assert_eq!(l.end_offset, 30);
+        let l = a
+            .push(piece("0123456789\n", Stream::Stdout, false, 30))
+            .unwrap();
+        assert!(l.truncated);
+        assert_eq!(l.log.unescape(), "01234");
+    }
+
+    #[test]
+    fn drain_ships_unfinished_lines() {
+        let mut a = Assembler::new(100);
+        a.push(piece("b", Stream::Stderr, true, 5));
+        a.push(piece("a", Stream::Stdout, true, 0));
+        let lines = a.drain();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].start_offset, 0);
+        assert!(!a.has_pending());
+    }
+}

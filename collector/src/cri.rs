@@ -1,0 +1,107 @@
+//! CRI line decoding (containerd, CRI-O): `<RFC3339Nano time> <stream> <P|F>[:more tags] <content>`.
+//! `P` marks a piece of a line the runtime split (16 KiB by default); `F` ends the line.
+
+use crate::json_text::JsonText;
+use crate::record::Stream;
+
+#[derive(Debug, PartialEq)]
+pub struct CriLine<'a> {
+    pub time: &'a str,
+    pub stream: Stream,
+    pub partial: bool,
+    /// The content, escaped. Invalid UTF-8 is replaced by U+FFFD.
+    pub log: JsonText,
+    pub invalid_utf8: bool,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct NotCri;
+
+pub fn decode(line: &[u8]) -> Result<CriLine<'_>, NotCri> {
+    let (time, rest) = split_field(line).ok_or(NotCri)?;
+    let (stream, rest) = split_field(rest).ok_or(NotCri)?;
+    // The tag is the last fixed field; an empty message may come without the space after it.
+    let (tag, content) = match memchr::memchr(b' ', rest) {
+        Some(i) => (&rest[..i], &rest[i + 1..]),
+        None => (rest, &rest[rest.len()..]),
+    };
+    let partial = match tag.split(|&c| c == b':').next() {
+        Some(b"P") => true,
+        Some(b"F") => false,
+        _ => return Err(NotCri),
+    };
+    let time = std::str::from_utf8(time).map_err(|_| NotCri)?;
+    // Cheap plausibility check so that arbitrary text is not taken for CRI.
+    if time.len() < 20 || time.as_bytes()[4] != b'-' || time.as_bytes()[10] != b'T' {
+        return Err(NotCri);
+    }
+    let stream = std::str::from_utf8(stream).map_err(|_| NotCri)?;
+    let (text, invalid_utf8) = match std::str::from_utf8(content) {
+        Ok(s) => (std::borrow::Cow::Borrowed(s), false),
+        Err(_) => (String::from_utf8_lossy(content), true),
+    };
+    Ok(CriLine {
+        time,
+        stream: Stream::from_name(stream),
+        partial,
+        log: JsonText::escape(&text),
+        invalid_utf8,
+    })
+}
+
+fn split_field(b: &[u8]) -> Option<(&[u8], &[u8])> {
+    let i = memchr::memchr(b' ', b)?;
+    if i == 0 {
+        return None;
+    }
+    Some((&b[..i], &b[i + 1..]))
+}
+
+/// Whether a line looks like CRI rather than Docker json-file; used to detect a file's format.
+pub fn looks_like_cri(line: &[u8]) -> bool {
+    decode(line).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_full_and_partial_lines() {
+        let l = decode(b"2026-11-22T01:02:03.123456789Z stdout F hello world").unwrap();
+        assert_eq!(l.time, "2026-11-22T01:02:03.123456789Z");
+        assert_eq!(l.stream, Stream::Stdout);
+        assert!(!l.partial);
+        assert_eq!(l.log.as_escaped(), "hello world");
+        let l = decode(b"2021-03-29T21:16:20.753110058-04:00 stdout P blah ").unwrap();
+        assert!(l.partial);
+        assert_eq!(l.log.as_escaped(), "blah ");
+    }
+
+    #[test]
+    fn empty_messages_and_tabs() {
+        let l = decode(b"2026-11-22T01:02:03.2Z stdout F ").unwrap();
+        assert_eq!(l.log.as_escaped(), "");
+        let l = decode(b"2026-11-22T01:02:03.2Z stderr F").unwrap();
+        assert_eq!(l.log.as_escaped(), "");
+        let l = decode(b"2026-11-22T01:02:03.2Z stderr F \tat main()").unwrap();
+        assert_eq!(l.log.as_escaped(), "\\tat main()");
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_and_flagged() {
+        let l = decode(b"2026-11-22T01:02:03.2Z stderr F a\xffb").unwrap();
+        assert!(l.invalid_utf8);
+        assert_eq!(l.log.unescape(), "a\u{fffd}b");
+    }
+
+    #[test]
+    fn other_text_is_not_cri() {
+        assert!(
+            decode(br#"{"log":"x\n","stream":"stdout","time":"2026-11-22T01:02:03Z"}"#).is_err()
+        );
+        assert!(decode(b"hello world foo bar").is_err());
+        assert!(decode(b"2026-11-22T01:02:03.2Z stdout X msg").is_err());
+        assert!(decode(b"").is_err());
+    }
+}

@@ -1,0 +1,173 @@
+//! `JsonText`: text kept in its JSON-escaped form, so that a Docker `log` value read from disk can
+//! be written to Elasticsearch without being unescaped and escaped again.
+
+use std::borrow::Cow;
+
+/// The content of a JSON string literal, without the surrounding quotes, already escaped.
+/// Invariant: `"` + content + `"` is one valid JSON string.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct JsonText(String);
+
+impl JsonText {
+    /// Escapes plain text.
+    pub fn escape(text: &str) -> JsonText {
+        let mut out = String::with_capacity(text.len() + 2);
+        escape_into(text, &mut out);
+        JsonText(out)
+    }
+
+    /// Wraps a JSON string literal that a JSON parser has already validated (with its quotes).
+    pub(crate) fn from_validated_literal(literal: &str) -> Option<JsonText> {
+        let inner = literal.strip_prefix('"')?.strip_suffix('"')?;
+        Some(JsonText(inner.to_owned()))
+    }
+
+    /// The escaped content, without quotes.
+    pub fn as_escaped(&self) -> &str {
+        &self.0
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The text itself. Borrows when there is nothing to unescape.
+    pub fn unescape(&self) -> Cow<'_, str> {
+        if !self.0.contains('\\') {
+            return Cow::Borrowed(&self.0);
+        }
+        let quoted = format!("\"{}\"", self.0);
+        match serde_json::from_str::<String>(&quoted) {
+            Ok(s) => Cow::Owned(s),
+            // Unreachable by the invariant; fall back to the escaped form rather than panic.
+            Err(_) => Cow::Borrowed(&self.0),
+        }
+    }
+
+    /// Whether the text ends with a newline (an escaped `\n` that is not an escaped backslash
+    /// followed by `n`). Docker marks every complete line this way and leaves it off the pieces
+    /// of a line it had to split.
+    pub fn ends_with_newline(&self) -> bool {
+        let b = self.0.as_bytes();
+        if !b.ends_with(b"\\n") {
+            return false;
+        }
+        let backslashes = b[..b.len() - 1]
+            .iter()
+            .rev()
+            .take_while(|&&c| c == b'\\')
+            .count();
+        backslashes % 2 == 1
+    }
+
+    /// Appends another piece of the same line (Docker and CRI split long lines).
+    pub fn push(&mut self, other: &JsonText) {
+        self.0.push_str(&other.0);
+    }
+
+    /// Cuts the escaped content to at most `max` bytes without splitting an escape sequence or a
+    /// UTF-8 character.
+    pub fn truncate_to(&mut self, max: usize) {
+        if self.0.len() <= max {
+            return;
+        }
+        let b = self.0.as_bytes();
+        let mut i = 0;
+        let mut last_ok = 0;
+        while i < b.len() {
+            let step = if b[i] == b'\\' {
+                if b.get(i + 1) == Some(&b'u') {
+                    6
+                } else {
+                    2
+                }
+            } else {
+                utf8_len(b[i])
+            };
+            if i + step > max {
+                break;
+            }
+            i += step;
+            last_ok = i;
+        }
+        self.0.truncate(last_ok);
+    }
+}
+
+fn utf8_len(first: u8) -> usize {
+    match first {
+        0x00..=0x7f => 1,
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        _ => 4,
+    }
+}
+
+/// Appends `text` to `out` with JSON string escaping (quotes, backslashes, control characters).
+pub fn escape_into(text: &str, out: &mut String) {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc: &str = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&text[start..i]);
+        if esc.is_empty() {
+            out.push_str(&format!("\\u{b:04x}"));
+        } else {
+            out.push_str(esc);
+        }
+        start = i + 1;
+    }
+    out.push_str(&text[start..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_round_trips_through_serde() {
+        let s = "q\" b\\ t\t n\n nul\u{0} bel\u{7} é 🌍";
+        let j = JsonText::escape(s);
+        let parsed: String = serde_json::from_str(&format!("\"{}\"", j.as_escaped())).unwrap();
+        assert_eq!(parsed, s);
+        assert_eq!(j.unescape(), s);
+    }
+
+    #[test]
+    fn newline_detection_counts_backslashes() {
+        let t = |s: &str| JsonText(s.to_owned()).ends_with_newline();
+        assert!(t("abc\\n"));
+        assert!(!t("abc"));
+        assert!(!t("abc\\\\n")); // a literal backslash followed by n
+        assert!(t("abc\\\\\\n"));
+        assert!(!t("n"));
+    }
+
+    #[test]
+    fn truncation_never_splits_escapes_or_characters() {
+        let mut j = JsonText::escape("ab\u{1}é");
+        assert_eq!(j.as_escaped(), "ab\\u0001é");
+        j.truncate_to(4);
+        assert_eq!(j.as_escaped(), "ab");
+        let mut j = JsonText::escape("ab\u{1}é");
+        j.truncate_to(9);
+        assert_eq!(j.as_escaped(), "ab\\u0001");
+        let mut j = JsonText::escape("ab\"c");
+        j.truncate_to(3);
+        assert_eq!(j.as_escaped(), "ab");
+    }
+}

@@ -1,0 +1,29 @@
+//! The collector: logship's inputs. It finds container log files, tails them, decodes Docker
+//! json-file and CRI lines, joins the pieces of split lines, merges whole-line JSON, names the
+//! pod a file belongs to, and hands [`Record`]s to the outputs through a memory-bounded
+//! [`pipe`]. It knows nothing of Elasticsearch or any other destination: encoding records for a
+//! wire format is the forwarder's job.
+
+pub mod assembler;
+pub mod cri;
+pub mod discovery;
+pub mod docker;
+pub mod file_source;
+pub mod fingerprint;
+pub mod json_merge;
+pub mod json_text;
+pub mod line_decoder;
+pub mod pipe;
+pub mod pod_ref;
+pub mod record;
+pub mod stats;
+pub mod tailer;
+pub mod time;
+
+pub use file_source::{FileSource, FileSourceConfig};
+pub use json_text::JsonText;
+pub use line_decoder::DecodeOptions;
+pub use pipe::{pipe, BatchReceiver, BatchSender, Delivery, RecordBatch};
+pub use record::{Record, Source, Stream};
+pub use stats::CollectorStats;
+pub use time::EventTime;

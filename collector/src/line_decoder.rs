@@ -1,0 +1,249 @@
+//! From raw lines to records: the per-file format (Docker json-file or CRI, detected from the
+//! first line), split-line reassembly, the event time, and the whole-line JSON merge.
+
+use std::sync::Arc;
+
+use crate::assembler::{Assembler, Line, Piece};
+use crate::json_merge::MergedObject;
+use crate::json_text::JsonText;
+use crate::record::{Record, Source};
+use crate::stats::{CollectorStats, Problem};
+use crate::time::EventTime;
+use crate::{cri, docker};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Docker,
+    Cri,
+}
+
+impl LogFormat {
+    /// A file's format, from its first non-empty line.
+    pub fn detect(line: &[u8]) -> LogFormat {
+        if line.first() != Some(&b'{') && cri::looks_like_cri(line) {
+            LogFormat::Cri
+        } else {
+            LogFormat::Docker
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeOptions {
+    pub merge_json: bool,
+    pub max_line_bytes: usize,
+}
+
+pub struct LineDecoder {
+    format: Option<LogFormat>,
+    assembler: Assembler,
+    opts: DecodeOptions,
+    stats: Arc<CollectorStats>,
+}
+
+impl LineDecoder {
+    pub fn new(opts: DecodeOptions, stats: Arc<CollectorStats>) -> LineDecoder {
+        LineDecoder {
+            format: None,
+            assembler: Assembler::new(opts.max_line_bytes),
+            opts,
+            stats,
+        }
+    }
+
+    pub fn format(&self) -> Option<LogFormat> {
+        self.format
+    }
+
+    /// Decodes one physical line (without its newline) spanning `start..end` in the file.
+    /// `cut` says the line was longer than the maximum and only its beginning is here.
+    pub fn line(
+        &mut self,
+        raw: &[u8],
+        start: u64,
+        end: u64,
+        cut: bool,
+        source: &Arc<Source>,
+        out: &mut Vec<Record>,
+    ) {
+        CollectorStats::add(&self.stats.lines, 1);
+        let raw = strip_cr(raw);
+        if raw.is_empty() {
+            if self.stats.problem(Problem::EmptyLine) {
+                tracing::warn!(path = %source.path.display(), offset = start,
+                    "empty line skipped (further empty lines are only counted)");
+            }
+            return;
+        }
+        let format = *self.format.get_or_insert_with(|| LogFormat::detect(raw));
+        let piece = if cut {
+            None
+        } else {
+            match format {
+                LogFormat::Docker => self.decode_docker(raw, source).map(|l| Piece {
+                    log: l.log,
+                    stream: l.stream,
+                    time_text: l.time.into_owned(),
+                    partial: l.partial,
+                    start_offset: start,
+                    end_offset: end,
+                }),
+                LogFormat::Cri => cri::decode(raw).ok().map(|l| {
+                    if l.invalid_utf8 && self.stats.problem(Problem::InvalidUtf8) {
+                        tracing::warn!(path = %source.path.display(), offset = start,
+                            "invalid UTF-8 replaced by U+FFFD (further cases are only counted)");
+                    }
+                    Piece {
+                        log: l.log,
+                        stream: Some(l.stream),
+                        time_text: l.time.to_owned(),
+                        partial: l.partial,
+                        start_offset: start,
+                        end_offset: end,
+                    }
+                }),
+            }
+        };
+        let line = match piece {
+            Some(p) => match self.assembler.push(p) {
+                Some(line) => line,
+                None => return,
+            },
+            None => {
+                if !cut && self.stats.problem(Problem::DecodeError) {
+                    tracing::warn!(path = %source.path.display(), offset = start, format = ?format,
+                        "line is not in the file's format; shipped as plain text (further cases are only counted)");
+                }
+                self.text_line(raw, start, end, cut)
+            }
+        };
+        out.push(self.finish(line, source));
+    }
+
+    /// Docker writes valid UTF-8 (it replaces bad bytes with `\ufffd`), but a file written by
+    /// something else may not be: such a line is decoded after replacing the bad bytes, so its
+    /// fields survive.
+    fn decode_docker<'a>(
+        &self,
+        raw: &'a [u8],
+        source: &Arc<Source>,
+    ) -> Option<docker::DockerLine<'a>> {
+        match docker::decode(raw) {
+            Ok(l) => Some(l),
+            Err(_) if std::str::from_utf8(raw).is_err() => {
+                let fixed = String::from_utf8_lossy(raw);
+                let l = docker::decode(fixed.as_bytes()).ok()?;
+                if self.stats.problem(Problem::InvalidUtf8) {
+                    tracing::warn!(path = %source.path.display(),
+                        "invalid UTF-8 replaced by U+FFFD (further cases are only counted)");
+                }
+                Some(docker::DockerLine {
+                    log: l.log,
+                    stream: l.stream,
+                    time: std::borrow::Cow::Owned(l.time.into_owned()),
+                    partial: l.partial,
+                })
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// A line that could not be decoded travels as text, so that nothing is lost.
+    fn text_line(&self, raw: &[u8], start: u64, end: u64, cut: bool) -> Line {
+        let text = String::from_utf8_lossy(raw);
+        let mut log = JsonText::escape(&text);
+        let mut truncated = cut;
+        if log.len() > self.opts.max_line_bytes {
+            log.truncate_to(self.opts.max_line_bytes);
+            truncated = true;
+        }
+        Line {
+            log,
+            stream: None,
+            time_text: String::new(),
+            start_offset: start,
+            end_offset: end,
+            truncated,
+        }
+    }
+
+    /// Ships unfinished split lines as they are (the file is finished or gone).
+    pub fn flush_pending(&mut self, source: &Arc<Source>, out: &mut Vec<Record>) {
+        for line in self.assembler.drain() {
+            out.push(self.finish(line, source));
+        }
+    }
+
+    pub fn oldest_pending_start(&self) -> Option<u64> {
+        self.assembler.oldest_pending_start()
+    }
+
+    /// Forgets unfinished lines and the format (the file was truncated and starts over).
+    pub fn reset(&mut self) {
+        self.assembler = Assembler::new(self.opts.max_line_bytes);
+        self.format = None;
+    }
+
+    fn finish(&self, line: Line, source: &Arc<Source>) -> Record {
+        let time = if line.time_text.is_empty() {
+            EventTime::now()
+        } else {
+            match EventTime::parse_rfc3339(&line.time_text) {
+                Some(t) => t,
+                None => {
+                    if self.stats.problem(Problem::BadTime) {
+                        tracing::warn!(path = %source.path.display(), time = %line.time_text,
+                            "unparseable time; the time of reading is used (further cases are only counted)");
+                    }
+                    EventTime::now()
+                }
+            }
+        };
+        if line.truncated && self.stats.problem(Problem::Truncated) {
+            tracing::warn!(path = %source.path.display(), offset = line.start_offset,
+                max = self.opts.max_line_bytes,
+                "line longer than the maximum was cut and marked (further cases are only counted)");
+        }
+        let merged = if self.opts.merge_json && !line.truncated {
+            self.merge(&line.log)
+        } else {
+            None
+        };
+        CollectorStats::add(&self.stats.records, 1);
+        Record {
+            source: Arc::clone(source),
+            start_offset: line.start_offset,
+            end_offset: line.end_offset,
+            time,
+            time_text: line.time_text.into_boxed_str(),
+            stream: line.stream,
+            log: line.log,
+            merged,
+            truncated: line.truncated,
+        }
+    }
+
+    /// Merges only when the whole `log` (less its trailing newline) is a JSON object.
+    fn merge(&self, log: &JsonText) -> Option<Box<MergedObject>> {
+        if !log.as_escaped().starts_with('{') {
+            return None;
+        }
+        let text = log.unescape();
+        let text = text.strip_suffix('\n').unwrap_or(&text);
+        match MergedObject::parse_any(text.to_owned()) {
+            Some(m) => {
+                CollectorStats::add(&self.stats.merged, 1);
+                Some(Box::new(m))
+            }
+            None => {
+                // Counted, not logged per line: JSON-looking text that is not an object is common.
+                CollectorStats::add(&self.stats.merge_failed, 1);
+                None
+            }
+        }
+    }
+}
+
+fn strip_cr(raw: &[u8]) -> &[u8] {
+    raw.strip_suffix(b"\r").unwrap_or(raw)
+}

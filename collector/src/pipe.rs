@@ -1,0 +1,97 @@
+//! The hand-over from the collector to the outputs: batches of records, with the memory they hold
+//! reserved against a bound. When the outputs fall behind, the reservation blocks and reading
+//! pauses; the files on disk are the buffer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+
+use crate::record::Record;
+
+/// Records on their way to the outputs, and the memory reserved for them. The reservation is
+/// released when the batch's `Delivery` is dropped, which outputs do once the records are
+/// acknowledged.
+pub struct RecordBatch {
+    pub records: Vec<Record>,
+    pub delivery: Delivery,
+}
+
+/// Proof that records are in flight; dropping it says they were delivered (or given up on).
+pub struct Delivery {
+    _memory: Option<OwnedSemaphorePermit>,
+}
+
+impl Delivery {
+    /// A delivery that holds no reservation (for tests and for outputs that copy records).
+    pub fn detached() -> Delivery {
+        Delivery { _memory: None }
+    }
+}
+
+#[derive(Debug)]
+pub struct Closed;
+
+pub struct BatchSender {
+    tx: mpsc::Sender<RecordBatch>,
+    memory: Arc<Semaphore>,
+    limit: usize,
+    runtime: tokio::runtime::Handle,
+}
+
+pub type BatchReceiver = mpsc::Receiver<RecordBatch>;
+
+/// A pipe whose batches may hold at most `memory_limit` bytes of records in all.
+pub fn pipe(memory_limit: usize, runtime: tokio::runtime::Handle) -> (BatchSender, BatchReceiver) {
+    let limit = memory_limit.clamp(1, Semaphore::MAX_PERMITS);
+    let (tx, rx) = mpsc::channel(1024);
+    (
+        BatchSender {
+            tx,
+            memory: Arc::new(Semaphore::new(limit)),
+            limit,
+            runtime,
+        },
+        rx,
+    )
+}
+
+impl BatchSender {
+    /// Sends records from a plain (non-async) thread, waiting while the memory bound is reached.
+    /// `stop` is checked while waiting, so a stopping agent is not held up by a stuck output.
+    pub fn send_blocking(
+        &self,
+        records: Vec<Record>,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<(), Closed> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let bytes: usize = records.iter().map(Record::size).sum();
+        let want = bytes.clamp(1, self.limit).min(u32::MAX as usize) as u32;
+        let permit = loop {
+            let acquire = self.memory.clone().acquire_many_owned(want);
+            let got = self.runtime.block_on(async {
+                tokio::time::timeout(Duration::from_millis(200), acquire).await
+            });
+            match got {
+                Ok(Ok(p)) => break p,
+                Ok(Err(_)) => return Err(Closed),
+                Err(_) if stop() => return Err(Closed),
+                Err(_) => continue,
+            }
+        };
+        let batch = RecordBatch {
+            records,
+            delivery: Delivery {
+                _memory: Some(permit),
+            },
+        };
+        self.tx.blocking_send(batch).map_err(|_| Closed)
+    }
+
+    /// Bytes currently reserved by batches in flight.
+    pub fn memory_in_use(&self) -> usize {
+        self.limit - self.memory.available_permits()
+    }
+}

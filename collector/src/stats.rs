@@ -1,0 +1,68 @@
+//! Counters of what the collector read and what it had to work around. Shared with the binary,
+//! which exposes them; the first occurrence of each kind of bad input is logged, later ones are
+//! only counted, so a broken file cannot flood the agent's own log.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+#[derive(Debug, Default)]
+pub struct CollectorStats {
+    pub bytes_read: AtomicU64,
+    pub lines: AtomicU64,
+    pub records: AtomicU64,
+    pub merged: AtomicU64,
+    pub merge_failed: AtomicU64,
+    pub decode_errors: AtomicU64,
+    pub bad_times: AtomicU64,
+    pub empty_lines: AtomicU64,
+    pub truncated: AtomicU64,
+    pub invalid_utf8: AtomicU64,
+    pub files_opened: AtomicU64,
+    pub files_closed: AtomicU64,
+    pub read_errors: AtomicU64,
+    pub truncations_detected: AtomicU64,
+    warned: [AtomicBool; Problem::COUNT],
+}
+
+/// Kinds of bad input, each logged once.
+#[derive(Debug, Clone, Copy)]
+pub enum Problem {
+    DecodeError,
+    MergeFailed,
+    BadTime,
+    EmptyLine,
+    Truncated,
+    InvalidUtf8,
+    ReadError,
+}
+
+impl Problem {
+    const COUNT: usize = 7;
+
+    fn counter(self, s: &CollectorStats) -> &AtomicU64 {
+        match self {
+            Problem::DecodeError => &s.decode_errors,
+            Problem::MergeFailed => &s.merge_failed,
+            Problem::BadTime => &s.bad_times,
+            Problem::EmptyLine => &s.empty_lines,
+            Problem::Truncated => &s.truncated,
+            Problem::InvalidUtf8 => &s.invalid_utf8,
+            Problem::ReadError => &s.read_errors,
+        }
+    }
+}
+
+impl CollectorStats {
+    /// Counts a problem; returns true the first time it is seen, when the caller should log it.
+    pub fn problem(&self, p: Problem) -> bool {
+        p.counter(self).fetch_add(1, Ordering::Relaxed);
+        !self.warned[p as usize].swap(true, Ordering::Relaxed)
+    }
+
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,257 @@
+//! Tailing one file: reading what was appended, cutting it into lines, and noticing truncation.
+//! The file is read through the descriptor opened at discovery, so a renamed or deleted file is
+//! still read to its end.
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::fingerprint::{first_line_fingerprint, fnv1a, FNV_OFFSET};
+use crate::line_decoder::{DecodeOptions, LineDecoder};
+use crate::pod_ref::{tag_for_path, PodRef};
+use crate::record::{Record, Source};
+use crate::stats::{CollectorStats, Problem};
+
+/// Device and inode: which file a path points at right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FileKey {
+    pub dev: u64,
+    pub ino: u64,
+}
+
+impl FileKey {
+    pub fn of(meta: &std::fs::Metadata) -> FileKey {
+        FileKey {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        }
+    }
+}
+
+/// What one poll of a file found.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PollOutcome {
+    pub bytes: usize,
+    /// The file has nothing more to read right now.
+    pub at_eof: bool,
+}
+
+pub struct Tailer {
+    path: PathBuf,
+    file: File,
+    key: FileKey,
+    /// The next byte to read.
+    read_offset: u64,
+    /// Bytes after the last newline read so far, starting at `line_start`.
+    line_buf: Vec<u8>,
+    line_start: u64,
+    /// Inside a physical line longer than the maximum: its beginning was shipped, the rest is
+    /// skipped up to the next newline.
+    skipping: bool,
+    decoder: LineDecoder,
+    source: Option<Arc<Source>>,
+    max_line_bytes: usize,
+    stats: Arc<CollectorStats>,
+    /// The path no longer leads to this file (rotated away or deleted): finish it and close.
+    pub orphaned: bool,
+    pub last_activity: Instant,
+}
+
+impl Tailer {
+    pub fn open(
+        path: &Path,
+        start_at_end: bool,
+        opts: DecodeOptions,
+        stats: Arc<CollectorStats>,
+    ) -> io::Result<Tailer> {
+        let file = File::open(path)?;
+        let meta = file.metadata()?;
+        let offset = if start_at_end { meta.len() } else { 0 };
+        CollectorStats::add(&stats.files_opened, 1);
+        Ok(Tailer {
+            path: path.to_owned(),
+            file,
+            key: FileKey::of(&meta),
+            read_offset: offset,
+            line_buf: Vec::new(),
+            line_start: offset,
+            skipping: false,
+            decoder: LineDecoder::new(opts, Arc::clone(&stats)),
+            source: None,
+            max_line_bytes: opts.max_line_bytes,
+            stats,
+            orphaned: false,
+            last_activity: Instant::now(),
+        })
+    }
+
+    pub fn key(&self) -> FileKey {
+        self.key
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads up to `buf.len()` new bytes and turns every complete line into records.
+    pub fn poll(&mut self, buf: &mut [u8], out: &mut Vec<Record>) -> io::Result<PollOutcome> {
+        let size = self.file.metadata()?.len();
+        if size < self.read_offset {
+            self.truncated(out);
+        }
+        if size == self.read_offset {
+            return Ok(PollOutcome {
+                bytes: 0,
+                at_eof: true,
+            });
+        }
+        let n = self.file.read_at(buf, self.read_offset)?;
+        if n == 0 {
+            return Ok(PollOutcome {
+                bytes: 0,
+                at_eof: true,
+            });
+        }
+        let chunk_start = self.read_offset;
+        self.read_offset += n as u64;
+        CollectorStats::add(&self.stats.bytes_read, n as u64);
+        self.last_activity = Instant::now();
+        let source = self.source()?;
+        self.split_lines(&buf[..n], chunk_start, &source, out);
+        Ok(PollOutcome {
+            bytes: n,
+            at_eof: self.read_offset >= size,
+        })
+    }
+
+    fn split_lines(
+        &mut self,
+        chunk: &[u8],
+        chunk_start: u64,
+        source: &Arc<Source>,
+        out: &mut Vec<Record>,
+    ) {
+        let mut pos = 0;
+        for nl in memchr::memchr_iter(b'\n', chunk) {
+            let end = chunk_start + nl as u64 + 1;
+            if self.skipping {
+                self.skipping = false;
+            } else if self.line_buf.is_empty() {
+                self.decoder
+                    .line(&chunk[pos..nl], self.line_start, end, false, source, out);
+            } else {
+                self.line_buf.extend_from_slice(&chunk[pos..nl]);
+                let line = std::mem::take(&mut self.line_buf);
+                self.decoder
+                    .line(&line, self.line_start, end, false, source, out);
+                self.line_buf = line;
+                self.line_buf.clear();
+            }
+            pos = nl + 1;
+            self.line_start = end;
+        }
+        if self.skipping {
+            return;
+        }
+        self.line_buf.extend_from_slice(&chunk[pos..]);
+        if self.line_buf.len() > self.max_line_bytes {
+            // A physical line this long cannot be a runtime's line (they split at 16 KiB). Ship
+            // its beginning, marked, and skip the rest.
+            let end = chunk_start + chunk.len() as u64;
+            let line = std::mem::take(&mut self.line_buf);
+            self.decoder.line(
+                &line[..self.max_line_bytes],
+                self.line_start,
+                end,
+                true,
+                source,
+                out,
+            );
+            self.skipping = true;
+        }
+        if self.line_buf.capacity() > 64 * 1024 && self.line_buf.len() < 4096 {
+            self.line_buf.shrink_to(4096);
+        }
+    }
+
+    /// Copytruncate: the file was cut back. What was pending belongs to the old content; reading
+    /// starts over at 0 under a new identity.
+    fn truncated(&mut self, out: &mut Vec<Record>) {
+        CollectorStats::add(&self.stats.truncations_detected, 1);
+        tracing::info!(path = %self.path.display(), offset = self.read_offset, "file was truncated; reading it again from the start");
+        if let Some(source) = self.source.take() {
+            self.decoder.flush_pending(&source, out);
+        }
+        self.decoder.reset();
+        self.read_offset = 0;
+        self.line_start = 0;
+        self.line_buf.clear();
+        self.skipping = false;
+    }
+
+    fn source(&mut self) -> io::Result<Arc<Source>> {
+        if let Some(s) = &self.source {
+            return Ok(Arc::clone(s));
+        }
+        let pod = PodRef::from_path(&self.path);
+        let seed = match &pod {
+            Some(p) => fnv1a(FNV_OFFSET, p.docker_id.as_bytes()),
+            None => fnv1a(FNV_OFFSET, self.path.as_os_str().as_encoded_bytes()),
+        };
+        // Once any line is complete, the first line is too, so the fingerprint exists; the
+        // fallback only matters for a file cut between two reads.
+        let fp = first_line_fingerprint(&self.file)?.unwrap_or(0);
+        let source = Arc::new(Source {
+            id: fnv1a(seed, &fp.to_le_bytes()),
+            tag: tag_for_path(&self.path),
+            path: self.path.clone(),
+            pod,
+        });
+        self.source = Some(Arc::clone(&source));
+        Ok(source)
+    }
+
+    /// The file is finished (gone, or the input is stopping at EOF): unfinished split lines and
+    /// a last line without newline are shipped as they are.
+    pub fn finish(&mut self, out: &mut Vec<Record>) {
+        let Ok(source) = self.source() else {
+            return;
+        };
+        if !self.line_buf.is_empty() && !self.skipping {
+            let line = std::mem::take(&mut self.line_buf);
+            self.decoder.line(
+                &line,
+                self.line_start,
+                self.read_offset,
+                false,
+                &source,
+                out,
+            );
+            self.line_start = self.read_offset;
+        }
+        self.decoder.flush_pending(&source, out);
+    }
+
+    /// Records that a read failed; the first failure of the agent is logged.
+    pub fn read_failed(&self, err: &io::Error) {
+        if self.stats.problem(Problem::ReadError) {
+            tracing::warn!(path = %self.path.display(), error = %err, "reading a file failed (further failures are only counted)");
+        }
+    }
+
+    /// The offset up to which every line has been handed on (for checkpoints).
+    pub fn safe_offset(&self) -> u64 {
+        self.decoder
+            .oldest_pending_start()
+            .map_or(self.line_start, |p| p.min(self.line_start))
+    }
+}
+
+impl Drop for Tailer {
+    fn drop(&mut self) {
+        CollectorStats::add(&self.stats.files_closed, 1);
+    }
+}

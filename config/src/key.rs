@@ -1,0 +1,268 @@
+//! The table of settings: for each one its env name, TOML key, flag and default text.
+//!
+//! This is the single list the layers (env, file, flags), the error messages and the plan are
+//! built from. The TOML key is the env name lowercased without a `LOGSHIP_` prefix; the flag is
+//! the TOML key with `-` for `_`.
+
+use std::fmt;
+
+/// One setting, named by its environment variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Key {
+    /// `LOG_NODE_COUNT`
+    LogNodeCount,
+    /// `IN_CLUSTER_ES`
+    InClusterEs,
+    /// `ELK_SERVICE_HOSTS`
+    ElkServiceHosts,
+    /// `ES_SERVER`
+    EsServer,
+    /// `FLUENT_FORWARD_SERVER`
+    FluentForwardServer,
+    /// `KEEP_LOG_DAYS`
+    KeepLogDays,
+    /// `KUBE_LOG_LEVEL`
+    KubeLogLevel,
+    /// `LOGSHIP_LOG`
+    Log,
+    /// `NODE_NAME`
+    NodeName,
+    /// `LOGSHIP_INPUT_GLOB`
+    InputGlob,
+    /// `LOGSHIP_STATE_DIR`
+    StateDir,
+    /// `LOGSHIP_HTTP_ADDR`
+    HttpAddr,
+    /// `LOGSHIP_OUTPUT`
+    Output,
+    /// `LOGSHIP_BATCH_BYTES`
+    BatchBytes,
+    /// `LOGSHIP_FLUSH_INTERVAL`
+    FlushInterval,
+    /// `LOGSHIP_ES_CONCURRENCY`
+    EsConcurrency,
+    /// `LOGSHIP_REPLACE_DOTS`
+    ReplaceDots,
+    /// `LOGSHIP_DOC_IDS`
+    DocIds,
+    /// `LOGSHIP_MERGE_JSON_LOG`
+    MergeJsonLog,
+    /// `LOGSHIP_MAX_LINE_BYTES`
+    MaxLineBytes,
+    /// `LOGSHIP_MEM_BUF_LIMIT`
+    MemBufLimit,
+    /// `LOGSHIP_READ_FROM`
+    ReadFrom,
+    /// `LOGSHIP_EXIT_ON_EOF`
+    ExitOnEof,
+    /// `LOGSHIP_RETRY_LIMIT`
+    RetryLimit,
+    /// `LOGSHIP_REFRESH_INTERVAL`
+    RefreshInterval,
+}
+
+/// The environment variable that names the config file (the `--config` flag wins over it).
+pub const CONFIG_ENV: &str = "LOGSHIP_CONFIG";
+
+impl Key {
+    /// Every setting, in the order they are documented.
+    pub const ALL: [Key; 25] = [
+        Key::LogNodeCount,
+        Key::InClusterEs,
+        Key::ElkServiceHosts,
+        Key::EsServer,
+        Key::FluentForwardServer,
+        Key::KeepLogDays,
+        Key::KubeLogLevel,
+        Key::Log,
+        Key::NodeName,
+        Key::InputGlob,
+        Key::StateDir,
+        Key::HttpAddr,
+        Key::Output,
+        Key::BatchBytes,
+        Key::FlushInterval,
+        Key::EsConcurrency,
+        Key::ReplaceDots,
+        Key::DocIds,
+        Key::MergeJsonLog,
+        Key::MaxLineBytes,
+        Key::MemBufLimit,
+        Key::ReadFrom,
+        Key::ExitOnEof,
+        Key::RetryLimit,
+        Key::RefreshInterval,
+    ];
+
+    /// The environment variable name, e.g. `KEEP_LOG_DAYS`.
+    pub fn env(self) -> &'static str {
+        self.spec().0
+    }
+
+    /// The key in the TOML file, e.g. `keep_log_days`.
+    pub fn toml_key(self) -> &'static str {
+        self.spec().1
+    }
+
+    /// The long flag, with its dashes, e.g. `--keep-log-days`.
+    pub fn flag(self) -> &'static str {
+        self.spec().2
+    }
+
+    /// The default as text (empty when the setting has no default), as `--help` shows it.
+    pub fn default_text(self) -> &'static str {
+        self.spec().3
+    }
+
+    /// Whether the value is a comma-separated list (a TOML array is accepted too).
+    pub fn is_list(self) -> bool {
+        matches!(self, Key::ElkServiceHosts | Key::InputGlob)
+    }
+
+    /// Looks a setting up by its TOML key.
+    pub fn from_toml_key(key: &str) -> Option<Key> {
+        Key::ALL.into_iter().find(|k| k.toml_key() == key)
+    }
+
+    fn spec(self) -> (&'static str, &'static str, &'static str, &'static str) {
+        match self {
+            Key::LogNodeCount => ("LOG_NODE_COUNT", "log_node_count", "--log-node-count", "0"),
+            Key::InClusterEs => (
+                "IN_CLUSTER_ES",
+                "in_cluster_es",
+                "--in-cluster-es",
+                "elasticsearch-logging.kube-system:9200",
+            ),
+            Key::ElkServiceHosts => (
+                "ELK_SERVICE_HOSTS",
+                "elk_service_hosts",
+                "--elk-service-hosts",
+                "",
+            ),
+            Key::EsServer => ("ES_SERVER", "es_server", "--es-server", ""),
+            Key::FluentForwardServer => (
+                "FLUENT_FORWARD_SERVER",
+                "fluent_forward_server",
+                "--fluent-forward-server",
+                "",
+            ),
+            Key::KeepLogDays => ("KEEP_LOG_DAYS", "keep_log_days", "--keep-log-days", "3"),
+            Key::KubeLogLevel => ("KUBE_LOG_LEVEL", "kube_log_level", "--kube-log-level", "0"),
+            Key::Log => ("LOGSHIP_LOG", "log", "--log", ""),
+            Key::NodeName => ("NODE_NAME", "node_name", "--node-name", ""),
+            Key::InputGlob => (
+                "LOGSHIP_INPUT_GLOB",
+                "input_glob",
+                "--input-glob",
+                "/var/log/containers/*.log",
+            ),
+            Key::StateDir => (
+                "LOGSHIP_STATE_DIR",
+                "state_dir",
+                "--state-dir",
+                "/var/lib/logship",
+            ),
+            Key::HttpAddr => (
+                "LOGSHIP_HTTP_ADDR",
+                "http_addr",
+                "--http-addr",
+                "0.0.0.0:2020",
+            ),
+            Key::Output => ("LOGSHIP_OUTPUT", "output", "--output", "elasticsearch"),
+            Key::BatchBytes => (
+                "LOGSHIP_BATCH_BYTES",
+                "batch_bytes",
+                "--batch-bytes",
+                "5MiB",
+            ),
+            Key::FlushInterval => (
+                "LOGSHIP_FLUSH_INTERVAL",
+                "flush_interval",
+                "--flush-interval",
+                "1s",
+            ),
+            Key::EsConcurrency => (
+                "LOGSHIP_ES_CONCURRENCY",
+                "es_concurrency",
+                "--es-concurrency",
+                "2",
+            ),
+            Key::ReplaceDots => (
+                "LOGSHIP_REPLACE_DOTS",
+                "replace_dots",
+                "--replace-dots",
+                "true",
+            ),
+            Key::DocIds => ("LOGSHIP_DOC_IDS", "doc_ids", "--doc-ids", "true"),
+            Key::MergeJsonLog => (
+                "LOGSHIP_MERGE_JSON_LOG",
+                "merge_json_log",
+                "--merge-json-log",
+                "true",
+            ),
+            Key::MaxLineBytes => (
+                "LOGSHIP_MAX_LINE_BYTES",
+                "max_line_bytes",
+                "--max-line-bytes",
+                "1MiB",
+            ),
+            Key::MemBufLimit => (
+                "LOGSHIP_MEM_BUF_LIMIT",
+                "mem_buf_limit",
+                "--mem-buf-limit",
+                "32MiB",
+            ),
+            Key::ReadFrom => ("LOGSHIP_READ_FROM", "read_from", "--read-from", "head"),
+            Key::ExitOnEof => (
+                "LOGSHIP_EXIT_ON_EOF",
+                "exit_on_eof",
+                "--exit-on-eof",
+                "false",
+            ),
+            Key::RetryLimit => (
+                "LOGSHIP_RETRY_LIMIT",
+                "retry_limit",
+                "--retry-limit",
+                "forever",
+            ),
+            Key::RefreshInterval => (
+                "LOGSHIP_REFRESH_INTERVAL",
+                "refresh_interval",
+                "--refresh-interval",
+                "1s",
+            ),
+        }
+    }
+}
+
+impl fmt::Display for Key {
+    /// The env name: settings are named by it everywhere a user reads them.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.env())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_key_and_flag_follow_the_env_name() {
+        for key in Key::ALL {
+            let lower = key.env().to_ascii_lowercase();
+            let toml = lower.strip_prefix("logship_").unwrap_or(&lower);
+            assert_eq!(key.toml_key(), toml, "{key}");
+            assert_eq!(key.flag(), format!("--{}", toml.replace('_', "-")), "{key}");
+            assert_eq!(Key::from_toml_key(toml), Some(key));
+        }
+    }
+
+    #[test]
+    fn names_are_unique() {
+        let mut envs: Vec<_> = Key::ALL.iter().map(|k| k.env()).collect();
+        envs.sort_unstable();
+        envs.dedup();
+        assert_eq!(envs.len(), Key::ALL.len());
+        assert_eq!(Key::from_toml_key("nope"), None);
+    }
+}

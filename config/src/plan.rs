@@ -1,0 +1,166 @@
+//! The human-readable plan `logship check-config` prints: which Elasticsearch and why, which
+//! outputs, which inputs, the key operational values and where the settings came from. One fact
+//! per line; a password is shown as `***`.
+
+use std::fmt::Write;
+
+use crate::key::Key;
+use crate::layers::Origin;
+use crate::settings::{level_filter, Settings};
+use crate::values::{format_duration, Output};
+
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+impl Settings {
+    /// The resolved plan, one line per fact, for `logship check-config`.
+    pub fn plan_text(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = self.write_plan(&mut out);
+        out
+    }
+
+    fn write_plan(&self, out: &mut String) -> std::fmt::Result {
+        match &self.config_file {
+            Some(path) => writeln!(out, "config file: {}", path.display())?,
+            None => writeln!(out, "config file: none")?,
+        }
+        match &self.output {
+            Output::Elasticsearch => writeln!(out, "output: elasticsearch")?,
+            other => writeln!(
+                out,
+                "output: {other} (the ES documents as NDJSON; no Elasticsearch)"
+            )?,
+        }
+        match &self.es {
+            Some(plan) => {
+                writeln!(out, "elasticsearch: {}", plan.chosen)?;
+                let n = plan.endpoints.len();
+                for (i, endpoint) in plan.endpoints.iter().enumerate() {
+                    if n == 1 {
+                        writeln!(out, "  endpoint: {endpoint}")?;
+                    } else {
+                        writeln!(
+                            out,
+                            "  endpoint {} of {n} (fail-over order): {endpoint}",
+                            i + 1
+                        )?;
+                    }
+                }
+                for note in &plan.ignored {
+                    writeln!(out, "  {note}")?;
+                }
+                writeln!(
+                    out,
+                    "  logs, metrics and retention all go to this Elasticsearch"
+                )?;
+            }
+            None => writeln!(
+                out,
+                "elasticsearch: not used (LOGSHIP_OUTPUT={})",
+                self.output
+            )?,
+        }
+        match &self.forward_server {
+            Some(fwd) => writeln!(out, "forward: {fwd} (FLUENT_FORWARD_SERVER, in addition)")?,
+            None => writeln!(out, "forward: none")?,
+        }
+        writeln!(out, "inputs: {}", self.input_globs.join(", "))?;
+        writeln!(
+            out,
+            "  new files read from: {}; rescan every {}; exit at end of files: {}",
+            self.read_from,
+            format_duration(self.refresh_interval),
+            yes_no(self.exit_on_eof)
+        )?;
+        writeln!(
+            out,
+            "  longest record: {}; memory buffer per input: {}",
+            self.max_line_bytes, self.mem_buf_limit
+        )?;
+        writeln!(
+            out,
+            "records: merge JSON log: {}; replace dots in keys: {}; deterministic _id: {}",
+            yes_no(self.merge_json_log),
+            yes_no(self.replace_dots),
+            yes_no(self.doc_ids)
+        )?;
+        let retries = match self.retry_limit {
+            None => "forever".to_string(),
+            Some(n) => format!("up to {n}"),
+        };
+        writeln!(
+            out,
+            "batches: up to {} or every {}; {} in flight; retries: {retries}",
+            self.batch_bytes,
+            format_duration(self.flush_interval),
+            self.es_concurrency
+        )?;
+        match (&self.es, self.keep_log_days.disabled()) {
+            (None, _) => writeln!(out, "retention: none (no Elasticsearch)")?,
+            (Some(_), true) => writeln!(out, "retention: off (KEEP_LOG_DAYS=0, never delete)")?,
+            (Some(_), false) => writeln!(
+                out,
+                "retention: keep {} days of logstash-* and heapster-* indices",
+                self.keep_log_days
+            )?,
+        }
+        writeln!(out, "state dir: {}", self.state_dir.display())?;
+        writeln!(
+            out,
+            "http: {} (/metrics, /healthz, /readyz)",
+            self.http_addr
+        )?;
+        match &self.log_filter {
+            Some(filter) => writeln!(out, "own log: {filter} (LOGSHIP_LOG)")?,
+            None => writeln!(
+                out,
+                "own log: {} (KUBE_LOG_LEVEL={})",
+                level_filter(self.kube_log_level),
+                self.kube_log_level
+            )?,
+        }
+        match &self.node_name {
+            Some(name) => writeln!(out, "node: {name}")?,
+            None => writeln!(out, "node: unknown (NODE_NAME not set)")?,
+        }
+        self.write_sources(out)
+    }
+
+    /// `set by env: A, B`, `set by file F: a, b`, `set by flags: --a`; `set: nothing, all defaults`.
+    fn write_sources(&self, out: &mut String) -> std::fmt::Result {
+        let mut env = Vec::new();
+        let mut file = Vec::new();
+        let mut flags = Vec::new();
+        for key in Key::ALL {
+            match self.sources.origin(key) {
+                Origin::Default => {}
+                Origin::Env => env.push(key.env()),
+                Origin::File(_) => file.push(key.toml_key()),
+                Origin::Flag => flags.push(key.flag()),
+            }
+        }
+        if env.is_empty() && file.is_empty() && flags.is_empty() {
+            return writeln!(out, "set: nothing, all defaults");
+        }
+        if !env.is_empty() {
+            writeln!(out, "set by env: {}", env.join(", "))?;
+        }
+        if let (false, Some(path)) = (file.is_empty(), &self.config_file) {
+            writeln!(out, "set by file {}: {}", path.display(), file.join(", "))?;
+        }
+        if !flags.is_empty() {
+            writeln!(out, "set by flags: {}", flags.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,87 @@
+//! The plan `check-config` prints.
+
+use crate::tests::{env_of, toml_file};
+use crate::{load, SettingsArgs};
+
+#[test]
+fn plan_for_es_server_with_password() {
+    let file = toml_file("keep_log_days = 7\n");
+    let env = env_of(&[
+        (
+            "ES_SERVER",
+            "https://elastic:hunter2@es.example.com:9243/logs",
+        ),
+        ("ELK_SERVICE_HOSTS", ""),
+        ("FLUENT_FORWARD_SERVER", "fluentd:24224"),
+        ("NODE_NAME", "worker-1"),
+    ]);
+    let args = SettingsArgs {
+        config: Some(file.path().into()),
+        retry_limit: Some("5".into()),
+        ..Default::default()
+    };
+    let text = load(&args, &env).unwrap().plan_text();
+    let expected = format!(
+        "config file: {path}
+output: elasticsearch
+elasticsearch: the user's Elasticsearch (ES_SERVER)
+  endpoint: https://elastic:***@es.example.com:9243/logs
+  logs, metrics and retention all go to this Elasticsearch
+forward: fluentd:24224 (FLUENT_FORWARD_SERVER, in addition)
+inputs: /var/log/containers/*.log
+  new files read from: head; rescan every 1s; exit at end of files: no
+  longest record: 1MiB; memory buffer per input: 32MiB
+records: merge JSON log: yes; replace dots in keys: yes; deterministic _id: yes
+batches: up to 5MiB or every 1s; 2 in flight; retries: up to 5
+retention: keep 7 days of logstash-* and heapster-* indices
+state dir: /var/lib/logship
+http: 0.0.0.0:2020 (/metrics, /healthz, /readyz)
+own log: warn (KUBE_LOG_LEVEL=0)
+node: worker-1
+set by env: ES_SERVER, FLUENT_FORWARD_SERVER, NODE_NAME
+set by file {path}: keep_log_days
+set by flags: --retry-limit
+",
+        path = file.path().display()
+    );
+    assert_eq!(text, expected);
+    assert!(!text.contains("hunter2"));
+}
+
+#[test]
+fn plan_for_in_cluster_with_conflicts_and_for_stdout() {
+    let env = env_of(&[
+        ("LOG_NODE_COUNT", "3"),
+        ("ELK_SERVICE_HOSTS", "elk-a:9200,elk-b:9200"),
+        ("KEEP_LOG_DAYS", "0"),
+    ]);
+    let text = load(&SettingsArgs::default(), &env).unwrap().plan_text();
+    for line in [
+        "elasticsearch: the in-cluster ES (LOG_NODE_COUNT > 0, IN_CLUSTER_ES)\n",
+        "  endpoint: http://elasticsearch-logging.kube-system:9200\n",
+        "  ELK_SERVICE_HOSTS=http://elk-a:9200,http://elk-b:9200 ignored: LOG_NODE_COUNT=3 > 0 selects the in-cluster ES\n",
+        "retention: off (KEEP_LOG_DAYS=0, never delete)\n",
+        "forward: none\n",
+        "config file: none\n",
+    ] {
+        assert!(text.contains(line), "{line:?} not in:\n{text}");
+    }
+
+    let args = SettingsArgs {
+        output: Some("file:/tmp/docs.ndjson".into()),
+        input_glob: Some("/a/*.log,/b/*.log".into()),
+        ..Default::default()
+    };
+    let text = load(&args, &env_of(&[("ELK_SERVICE_HOSTS", "elk-a:9200")]))
+        .unwrap()
+        .plan_text();
+    for line in [
+        "output: file:/tmp/docs.ndjson (the ES documents as NDJSON; no Elasticsearch)\n",
+        "elasticsearch: not used (LOGSHIP_OUTPUT=file:/tmp/docs.ndjson)\n",
+        "inputs: /a/*.log, /b/*.log\n",
+        "retention: none (no Elasticsearch)\n",
+        "set by flags: --input-glob, --output\n",
+    ] {
+        assert!(text.contains(line), "{line:?} not in:\n{text}");
+    }
+}

@@ -1,0 +1,271 @@
+//! From the merged raw layer to [`Settings`]: parse every setting, collect every error, check
+//! the settings that depend on each other, and resolve the Elasticsearch destination.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::destination::{resolve_destination, DestinationSource};
+use crate::endpoint::{EsEndpoint, HostPort};
+use crate::error::{ConfigError, ConfigErrors};
+use crate::key::Key;
+use crate::layers::{Layer, Origin, RawText};
+use crate::settings::{Settings, Sources};
+use crate::values::{
+    parse_bool, parse_duration_in, parse_int, parse_retry_limit, ByteSize, KeepLogDays, Output,
+    ReadFrom, ValueError,
+};
+
+struct Resolver<'a> {
+    layer: &'a Layer,
+    errors: Vec<ConfigError>,
+    sources: Sources,
+}
+
+impl Resolver<'_> {
+    /// The setting's value if it is set, not empty and valid; an invalid value is recorded as an
+    /// error and gives `None`, so the caller falls back to the default and goes on checking.
+    fn one<T>(&mut self, key: Key, parse: impl FnOnce(&str) -> Result<T, ValueError>) -> Option<T> {
+        let raw = self.layer.get(key).filter(|raw| !raw.text.is_empty())?;
+        let result = match &raw.text {
+            RawText::One(text) => parse(text.trim()),
+            RawText::Many(_) => Err(ValueError::new(
+                "a list is not accepted here: expected one value",
+            )),
+        };
+        match result {
+            Ok(value) => {
+                self.sources.insert(key, raw.origin.clone());
+                Some(value)
+            }
+            Err(error) => {
+                self.fail(key, raw.origin.clone(), None, error);
+                None
+            }
+        }
+    }
+
+    /// A list setting: comma-separated text or a TOML array; empty items are skipped. `None`
+    /// when nothing is set or an item is invalid (each bad item is an error).
+    fn list<T>(
+        &mut self,
+        key: Key,
+        parse: impl Fn(&str) -> Result<T, ValueError>,
+    ) -> Option<Vec<T>> {
+        let raw = self.layer.get(key)?;
+        let items: Vec<&str> = match &raw.text {
+            RawText::One(text) => text
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect(),
+            RawText::Many(items) => items
+                .iter()
+                .map(|s| s.trim())
+                .filter(|s| !s.is_empty())
+                .collect(),
+        };
+        if items.is_empty() {
+            return None;
+        }
+        let mut values = Vec::with_capacity(items.len());
+        let mut ok = true;
+        for (i, item) in items.into_iter().enumerate() {
+            match parse(item) {
+                Ok(value) => values.push(value),
+                Err(error) => {
+                    ok = false;
+                    self.fail(key, raw.origin.clone(), Some(i + 1), error);
+                }
+            }
+        }
+        if ok {
+            self.sources.insert(key, raw.origin.clone());
+        }
+        ok.then_some(values)
+    }
+
+    fn fail(&mut self, key: Key, origin: Origin, item: Option<usize>, error: ValueError) {
+        self.errors.push(ConfigError::Value {
+            key,
+            origin,
+            item,
+            error,
+        });
+    }
+}
+
+fn int_in(
+    min: i128,
+    max: i128,
+    expected: &'static str,
+) -> impl Fn(&str) -> Result<i128, ValueError> {
+    move |text| parse_int(text, min, max, expected)
+}
+
+fn parse_glob(text: &str) -> Result<String, ValueError> {
+    match glob::Pattern::new(text) {
+        Ok(_) => Ok(text.to_string()),
+        Err(e) => Err(ValueError::new(format!(
+            "{text:?} is not a valid glob ({} at position {}): expected a path pattern such as \
+             /var/log/containers/*.log",
+            e.msg, e.pos
+        ))),
+    }
+}
+
+fn parse_socket_addr(text: &str) -> Result<SocketAddr, ValueError> {
+    text.parse().map_err(|_| {
+        ValueError::new(format!(
+            "{text:?} is not a socket address: expected IP:port, e.g. 0.0.0.0:2020"
+        ))
+    })
+}
+
+/// Builds the settings from the merged layer; `errors` holds what the file layer found.
+pub(crate) fn resolve(
+    layer: &Layer,
+    config_file: Option<PathBuf>,
+    errors: Vec<ConfigError>,
+) -> Result<Settings, ConfigErrors> {
+    let mut r = Resolver {
+        layer,
+        errors,
+        sources: Sources::default(),
+    };
+    let ms = Duration::from_millis;
+
+    let destination_errors = r.errors.len();
+    let log_node_count = r.one(
+        Key::LogNodeCount,
+        int_in(0, u32::MAX.into(), "an integer of 0 or more"),
+    );
+    let in_cluster_es = r.one(Key::InClusterEs, EsEndpoint::from_str);
+    let elk_hosts = r
+        .list(Key::ElkServiceHosts, EsEndpoint::from_str)
+        .unwrap_or_default();
+    let es_server = r.one(Key::EsServer, EsEndpoint::from_str);
+    let destination_ok = r.errors.len() == destination_errors;
+
+    let forward_server = r.one(Key::FluentForwardServer, HostPort::from_str);
+    let keep_log_days = r
+        .one(Key::KeepLogDays, KeepLogDays::from_str)
+        .unwrap_or_default();
+    let kube_log_level = r.one(Key::KubeLogLevel, int_in(0, 10, "an integer from 0 to 10"));
+    let log_filter = r.one(Key::Log, |t| Ok(t.to_string()));
+    let node_name = r.one(Key::NodeName, |t| Ok(t.to_string()));
+    let input_globs = r.list(Key::InputGlob, parse_glob);
+    let state_dir = r.one(Key::StateDir, |t| Ok(PathBuf::from(t)));
+    let http_addr = r.one(Key::HttpAddr, parse_socket_addr);
+    let output = r.one(Key::Output, Output::from_str).unwrap_or_default();
+    let batch_bytes = r.one(Key::BatchBytes, |t| {
+        ByteSize::parse_in(t, ByteSize::kib(1), ByteSize::mib(100))
+    });
+    let flush_interval = r.one(Key::FlushInterval, |t| {
+        parse_duration_in(t, ms(10), ms(60_000))
+    });
+    let es_concurrency = r.one(Key::EsConcurrency, int_in(1, 64, "an integer from 1 to 64"));
+    let replace_dots = r.one(Key::ReplaceDots, parse_bool);
+    let doc_ids = r.one(Key::DocIds, parse_bool);
+    let merge_json_log = r.one(Key::MergeJsonLog, parse_bool);
+    let max_line_bytes = r.one(Key::MaxLineBytes, |t| {
+        ByteSize::parse_in(t, ByteSize::kib(1), ByteSize::mib(64))
+    });
+    let mem_buf_limit = r.one(Key::MemBufLimit, |t| {
+        ByteSize::parse_in(t, ByteSize::mib(1), ByteSize::gib(4))
+    });
+    let read_from = r.one(Key::ReadFrom, ReadFrom::from_str).unwrap_or_default();
+    let exit_on_eof = r.one(Key::ExitOnEof, parse_bool);
+    let retry_limit = r.one(Key::RetryLimit, parse_retry_limit).flatten();
+    let refresh_interval = r.one(Key::RefreshInterval, |t| {
+        parse_duration_in(t, ms(10), ms(3_600_000))
+    });
+
+    let max_line_bytes = max_line_bytes.unwrap_or(ByteSize::mib(1));
+    let mem_buf_limit = mem_buf_limit.unwrap_or(ByteSize::mib(32));
+    check_line_fits(&mut r, max_line_bytes, mem_buf_limit);
+
+    let log_node_count = log_node_count.unwrap_or(0) as u32;
+    let in_cluster_explicit = in_cluster_es.is_some();
+    let in_cluster_es = in_cluster_es
+        .unwrap_or_else(|| EsEndpoint::http("elasticsearch-logging.kube-system", 9200));
+    let es = match output {
+        Output::Elasticsearch if destination_ok => {
+            match resolve_destination(
+                log_node_count,
+                &in_cluster_es,
+                &elk_hosts,
+                es_server.as_ref(),
+            ) {
+                Ok(mut plan) => {
+                    if in_cluster_explicit && plan.chosen != DestinationSource::InCluster {
+                        plan.ignored.push(format!(
+                            "IN_CLUSTER_ES={in_cluster_es} ignored: LOG_NODE_COUNT=0, there are no in-cluster log nodes"
+                        ));
+                    }
+                    Some(plan)
+                }
+                Err(e) => {
+                    r.errors.push(e.into());
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+
+    if !r.errors.is_empty() {
+        return Err(ConfigErrors::new(r.errors));
+    }
+    Ok(Settings {
+        es,
+        forward_server,
+        keep_log_days,
+        kube_log_level: kube_log_level.unwrap_or(0) as u8,
+        log_filter,
+        node_name,
+        input_globs: input_globs.unwrap_or_else(|| vec!["/var/log/containers/*.log".to_string()]),
+        state_dir: state_dir.unwrap_or_else(|| PathBuf::from("/var/lib/logship")),
+        http_addr: http_addr.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 2020))),
+        output,
+        batch_bytes: batch_bytes.unwrap_or(ByteSize::mib(5)),
+        flush_interval: flush_interval.unwrap_or(ms(1000)),
+        es_concurrency: es_concurrency.unwrap_or(2) as usize,
+        replace_dots: replace_dots.unwrap_or(true),
+        doc_ids: doc_ids.unwrap_or(true),
+        merge_json_log: merge_json_log.unwrap_or(true),
+        max_line_bytes,
+        mem_buf_limit,
+        read_from,
+        exit_on_eof: exit_on_eof.unwrap_or(false),
+        retry_limit,
+        refresh_interval: refresh_interval.unwrap_or(ms(1000)),
+        config_file,
+        sources: r.sources,
+    })
+}
+
+/// A whole record must fit in the memory buffer, or reading would pause forever.
+fn check_line_fits(r: &mut Resolver<'_>, max_line: ByteSize, mem_buf: ByteSize) {
+    if max_line <= mem_buf {
+        return;
+    }
+    let line_origin = r.sources.origin(Key::MaxLineBytes).clone();
+    let (key, origin, error) = if line_origin != Origin::Default {
+        let msg = format!(
+            "\"{max_line}\" is larger than LOGSHIP_MEM_BUF_LIMIT ({mem_buf}): expected at most the memory buffer, which must hold a whole record"
+        );
+        (Key::MaxLineBytes, line_origin, msg)
+    } else {
+        let msg = format!(
+            "\"{mem_buf}\" is smaller than LOGSHIP_MAX_LINE_BYTES ({max_line}): expected at least the longest record"
+        );
+        (
+            Key::MemBufLimit,
+            r.sources.origin(Key::MemBufLimit).clone(),
+            msg,
+        )
+    };
+    r.fail(key, origin, None, ValueError::new(error));
+}

@@ -1,0 +1,106 @@
+//! The resolved, typed settings the agent runs with.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::destination::EsPlan;
+use crate::endpoint::HostPort;
+use crate::key::Key;
+use crate::layers::Origin;
+use crate::values::{ByteSize, KeepLogDays, Output, ReadFrom};
+
+/// Every setting, parsed and validated. Built by [`crate::load`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// The Elasticsearch for logs, metrics and retention; `None` when `output` is stdout/file.
+    pub es: Option<EsPlan>,
+    /// `FLUENT_FORWARD_SERVER`: a fluent forward server to send to as well.
+    pub forward_server: Option<HostPort>,
+    /// `KEEP_LOG_DAYS`.
+    pub keep_log_days: KeepLogDays,
+    /// `KUBE_LOG_LEVEL`, 0 to 10.
+    pub kube_log_level: u8,
+    /// `LOGSHIP_LOG`: a tracing filter for the agent's own log.
+    pub log_filter: Option<String>,
+    /// `NODE_NAME`.
+    pub node_name: Option<String>,
+    /// `LOGSHIP_INPUT_GLOB`: never empty; each is a valid glob.
+    pub input_globs: Vec<String>,
+    /// `LOGSHIP_STATE_DIR`.
+    pub state_dir: PathBuf,
+    /// `LOGSHIP_HTTP_ADDR` (port 0 is allowed: the system picks one).
+    pub http_addr: SocketAddr,
+    /// `LOGSHIP_OUTPUT`.
+    pub output: Output,
+    /// `LOGSHIP_BATCH_BYTES`, 1KiB to 100MiB.
+    pub batch_bytes: ByteSize,
+    /// `LOGSHIP_FLUSH_INTERVAL`, 10ms to 60s.
+    pub flush_interval: Duration,
+    /// `LOGSHIP_ES_CONCURRENCY`, 1 to 64.
+    pub es_concurrency: usize,
+    /// `LOGSHIP_REPLACE_DOTS`.
+    pub replace_dots: bool,
+    /// `LOGSHIP_DOC_IDS`.
+    pub doc_ids: bool,
+    /// `LOGSHIP_MERGE_JSON_LOG`.
+    pub merge_json_log: bool,
+    /// `LOGSHIP_MAX_LINE_BYTES`, 1KiB to 64MiB, and at most `mem_buf_limit`.
+    pub max_line_bytes: ByteSize,
+    /// `LOGSHIP_MEM_BUF_LIMIT`, 1MiB to 4GiB.
+    pub mem_buf_limit: ByteSize,
+    /// `LOGSHIP_READ_FROM`.
+    pub read_from: ReadFrom,
+    /// `LOGSHIP_EXIT_ON_EOF`.
+    pub exit_on_eof: bool,
+    /// `LOGSHIP_RETRY_LIMIT`: `None` retries forever.
+    pub retry_limit: Option<u32>,
+    /// `LOGSHIP_REFRESH_INTERVAL`, 10ms to 1h.
+    pub refresh_interval: Duration,
+    /// The config file that was read, if any.
+    pub config_file: Option<PathBuf>,
+    /// Where each setting's value came from.
+    pub sources: Sources,
+}
+
+impl Settings {
+    /// The filter for the agent's own log: `LOGSHIP_LOG` if set, else from `KUBE_LOG_LEVEL`
+    /// (0 `warn`, 1 `info`, 2 or more `debug`), as DESIGN §2 says.
+    pub fn effective_log_filter(&self) -> String {
+        match &self.log_filter {
+            Some(filter) => filter.clone(),
+            None => level_filter(self.kube_log_level).to_string(),
+        }
+    }
+}
+
+pub(crate) fn level_filter(kube_log_level: u8) -> &'static str {
+    match kube_log_level {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    }
+}
+
+/// Where each setting's value came from: the settings not listed have their default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sources(BTreeMap<Key, Origin>);
+
+static DEFAULT_ORIGIN: Origin = Origin::Default;
+
+impl Sources {
+    pub(crate) fn insert(&mut self, key: Key, origin: Origin) {
+        self.0.insert(key, origin);
+    }
+
+    /// Where the setting's value came from (`Origin::Default` if it was not set).
+    pub fn origin(&self, key: Key) -> &Origin {
+        self.0.get(&key).unwrap_or(&DEFAULT_ORIGIN)
+    }
+
+    /// The settings that were set, in `Key::ALL` order, with their origin.
+    pub fn explicit(&self) -> impl Iterator<Item = (Key, &Origin)> {
+        self.0.iter().map(|(k, o)| (*k, o))
+    }
+}

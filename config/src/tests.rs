@@ -1,0 +1,345 @@
+//! Loading end to end: layers, files, errors and the destination.
+
+use super::*;
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+pub(crate) fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |k| map.get(k).cloned()
+}
+
+pub(crate) fn load_env(vars: &[(&str, &str)]) -> Result<Settings, ConfigErrors> {
+    load(&SettingsArgs::default(), &env_of(vars))
+}
+
+pub(crate) fn messages(result: Result<Settings, ConfigErrors>) -> Vec<String> {
+    match result {
+        Ok(s) => panic!("expected errors, got {s:?}"),
+        Err(errors) => errors.errors().iter().map(ToString::to_string).collect(),
+    }
+}
+
+pub(crate) fn toml_file(text: &str) -> tempfile::NamedTempFile {
+    let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+    f
+}
+
+#[test]
+fn defaults_with_stdout() {
+    let s = load_env(&[("LOGSHIP_OUTPUT", "stdout")]).unwrap();
+    assert_eq!(s.es, None);
+    assert_eq!(s.output, Output::Stdout);
+    assert_eq!(s.forward_server, None);
+    assert_eq!(s.keep_log_days.get(), 3);
+    assert_eq!(s.kube_log_level, 0);
+    assert_eq!(
+        (s.log_filter.as_deref(), s.node_name.as_deref()),
+        (None, None)
+    );
+    assert_eq!(s.input_globs, ["/var/log/containers/*.log"]);
+    assert_eq!(s.state_dir, Path::new("/var/lib/logship"));
+    assert_eq!(s.http_addr, "0.0.0.0:2020".parse::<SocketAddr>().unwrap());
+    assert_eq!(s.batch_bytes.bytes(), 5 << 20);
+    assert_eq!(s.flush_interval, Duration::from_secs(1));
+    assert_eq!(s.es_concurrency, 2);
+    assert!(s.replace_dots && s.doc_ids && s.merge_json_log && !s.exit_on_eof);
+    assert_eq!(s.max_line_bytes.bytes(), 1 << 20);
+    assert_eq!(s.mem_buf_limit.bytes(), 32 << 20);
+    assert_eq!(s.read_from, ReadFrom::Head);
+    assert_eq!(s.retry_limit, None);
+    assert_eq!(s.refresh_interval, Duration::from_secs(1));
+    assert_eq!(s.config_file, None);
+    assert_eq!(s.effective_log_filter(), "warn");
+    assert_eq!(s.sources.origin(Key::Output), &Origin::Env);
+    assert_eq!(s.sources.origin(Key::KeepLogDays), &Origin::Default);
+}
+
+#[test]
+fn documented_defaults_parse_to_the_built_in_defaults() {
+    let mut vars: Vec<(&str, &str)> = Key::ALL
+        .iter()
+        .filter(|k| !k.default_text().is_empty())
+        .map(|k| (k.env(), k.default_text()))
+        .collect();
+    vars.push(("LOG_NODE_COUNT", "1"));
+    let explicit = load_env(&vars).unwrap();
+    let implicit = load_env(&[("LOG_NODE_COUNT", "1")]).unwrap();
+    assert_eq!(
+        Settings {
+            sources: implicit.sources.clone(),
+            ..explicit
+        },
+        implicit
+    );
+}
+
+#[test]
+fn no_destination_is_error_101() {
+    let errors = messages(load_env(&[]));
+    assert_eq!(errors, [NoDestination.to_string()]);
+    assert!(load_env(&[("LOGSHIP_OUTPUT", "file:/tmp/out.ndjson")])
+        .unwrap()
+        .es
+        .is_none());
+}
+
+#[test]
+fn env_then_file_then_flags() {
+    let file = toml_file("keep_log_days = 5\nkube_log_level = 4\nstate_dir = \"/from/file\"\n");
+    let env = env_of(&[
+        ("KEEP_LOG_DAYS", "1"),
+        ("KUBE_LOG_LEVEL", "1"),
+        ("NODE_NAME", "node-env"),
+        ("LOGSHIP_STATE_DIR", "/from/env"),
+        ("LOGSHIP_OUTPUT", "stdout"),
+    ]);
+    let args = SettingsArgs {
+        config: Some(file.path().to_path_buf()),
+        keep_log_days: Some("7".into()),
+        ..SettingsArgs::default()
+    };
+    let s = load(&args, &env).unwrap();
+    assert_eq!(s.keep_log_days.get(), 7, "flag beats file and env");
+    assert_eq!(s.kube_log_level, 4, "file beats env");
+    assert_eq!(s.state_dir, Path::new("/from/file"));
+    assert_eq!(
+        s.node_name.as_deref(),
+        Some("node-env"),
+        "env beats default"
+    );
+    assert_eq!(s.config_file.as_deref(), Some(file.path()));
+    assert_eq!(s.sources.origin(Key::KeepLogDays), &Origin::Flag);
+    assert_eq!(
+        s.sources.origin(Key::KubeLogLevel),
+        &Origin::File(file.path().to_path_buf())
+    );
+    assert_eq!(s.sources.origin(Key::NodeName), &Origin::Env);
+}
+
+#[test]
+fn config_file_from_env_and_empty_values() {
+    let file = toml_file("es_server = \"\"\nnode_name = \"from-file\"\n");
+    let path = file.path().to_string_lossy().into_owned();
+    // The file's empty es_server resets the env's ES_SERVER: no destination.
+    let env = env_of(&[("LOGSHIP_CONFIG", &path), ("ES_SERVER", "es:9200")]);
+    let errors = messages(load(&SettingsArgs::default(), &env));
+    assert_eq!(errors, [NoDestination.to_string()]);
+    // An empty flag does the same; an empty env value is "not set".
+    let env = env_of(&[
+        ("ES_SERVER", "es:9200"),
+        ("KEEP_LOG_DAYS", ""),
+        ("NODE_NAME", ""),
+    ]);
+    let args = SettingsArgs {
+        es_server: Some(String::new()),
+        ..SettingsArgs::default()
+    };
+    assert_eq!(messages(load(&args, &env)), [NoDestination.to_string()]);
+    let s = load(&SettingsArgs::default(), &env).unwrap();
+    assert_eq!((s.keep_log_days.get(), s.node_name), (3, None));
+    // --config beats LOGSHIP_CONFIG.
+    let other = toml_file("node_name = \"other\"\noutput = \"stdout\"\n");
+    let env = env_of(&[("LOGSHIP_CONFIG", &path)]);
+    let args = SettingsArgs {
+        config: Some(other.path().to_path_buf()),
+        ..SettingsArgs::default()
+    };
+    assert_eq!(
+        load(&args, &env).unwrap().node_name.as_deref(),
+        Some("other")
+    );
+}
+
+#[test]
+fn toml_types() {
+    let ok = |text: &str| {
+        load(
+            &SettingsArgs {
+                config: Some(toml_file(text).path().into()),
+                ..Default::default()
+            },
+            &env_of(&[("LOGSHIP_OUTPUT", "stdout")]),
+        )
+    };
+    assert_eq!(ok("keep_log_days = 5").unwrap().keep_log_days.get(), 5);
+    assert_eq!(ok("keep_log_days = \"5\"").unwrap().keep_log_days.get(), 5);
+    assert!(!ok("replace_dots = false").unwrap().replace_dots);
+    assert_eq!(
+        ok("flush_interval = \"250ms\"").unwrap().flush_interval,
+        Duration::from_millis(250)
+    );
+    assert_eq!(
+        ok("input_glob = [\"/a/*.log\", \"/b/*.log\"]")
+            .unwrap()
+            .input_globs,
+        ["/a/*.log", "/b/*.log"]
+    );
+
+    let file =
+        toml_file("keep_log_days = \"three\"\nlog_node_count = true\nes_concurrency = 2.5\n");
+    let path = file.path().display().to_string();
+    let args = SettingsArgs {
+        config: Some(file.path().into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        messages(load(&args, &env_of(&[("LOGSHIP_OUTPUT", "stdout")]))),
+        [
+            format!(
+                r#"LOG_NODE_COUNT (log_node_count in {path}): "true" is not an integer: expected an integer of 0 or more"#
+            ),
+            format!(
+                r#"KEEP_LOG_DAYS (keep_log_days in {path}): "three" is not an integer: expected an integer from 0 to 30"#
+            ),
+            format!(
+                r#"LOGSHIP_ES_CONCURRENCY (es_concurrency in {path}): "2.5" is not an integer: expected an integer from 1 to 64"#
+            ),
+        ]
+    );
+}
+
+#[test]
+fn unknown_keys_through_load() {
+    let file = toml_file("keep_log_days = 3\nes_host = \"x\"\n");
+    let args = SettingsArgs {
+        config: Some(file.path().into()),
+        output: Some("stdout".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        messages(load(&args, &env_of(&[]))),
+        [format!(
+            r#"config file {}: unknown key "es_host": not a logship setting"#,
+            file.path().display()
+        )]
+    );
+}
+
+#[test]
+fn every_error_at_once() {
+    let file = toml_file("batch_bytes = \"200MiB\"\n");
+    let env = env_of(&[
+        ("KEEP_LOG_DAYS", "31"),
+        ("ES_SERVER", "es:99999"),
+        ("ELK_SERVICE_HOSTS", "elk-a:9200, elk-b:0"),
+        ("FLUENT_FORWARD_SERVER", "fwd"),
+        ("KUBE_LOG_LEVEL", "-1"),
+        ("LOGSHIP_HTTP_ADDR", "localhost:2020"),
+        ("LOGSHIP_INPUT_GLOB", "/ok/*.log,/bad/[x.log"),
+        ("LOGSHIP_REPLACE_DOTS", "maybe"),
+        ("LOGSHIP_FLUSH_INTERVAL", "2h"),
+    ]);
+    let args = SettingsArgs {
+        config: Some(file.path().into()),
+        retry_limit: Some("0".into()),
+        read_from: Some("middle".into()),
+        ..Default::default()
+    };
+    let path = file.path().display();
+    let errors = load(&args, &env).unwrap_err();
+    assert_eq!(
+        errors.to_string().lines().collect::<Vec<_>>(),
+        [
+            r#"ELK_SERVICE_HOSTS item 2: "elk-b:0": port 0 is out of range: expected host:port with a port from 1 to 65535, or an http(s):// URL"#,
+            r#"ES_SERVER: "es:99999": port 99999 is out of range: expected host:port with a port from 1 to 65535, or an http(s):// URL"#,
+            r#"FLUENT_FORWARD_SERVER: "fwd": missing port: expected host:port with a port from 1 to 65535"#,
+            r#"KEEP_LOG_DAYS: "31" is out of range: expected an integer from 0 to 30"#,
+            r#"KUBE_LOG_LEVEL: "-1" is out of range: expected an integer from 0 to 10"#,
+            r#"LOGSHIP_INPUT_GLOB item 2: "/bad/[x.log" is not a valid glob (invalid range pattern at position 5): expected a path pattern such as /var/log/containers/*.log"#,
+            r#"LOGSHIP_HTTP_ADDR: "localhost:2020" is not a socket address: expected IP:port, e.g. 0.0.0.0:2020"#,
+            &format!(
+                r#"LOGSHIP_BATCH_BYTES (batch_bytes in {path}): "200MiB" is out of range: expected a size from 1KiB to 100MiB"#
+            ),
+            r#"LOGSHIP_FLUSH_INTERVAL: "2h" is out of range: expected a duration from 10ms to 1m"#,
+            r#"LOGSHIP_REPLACE_DOTS: "maybe" is not a boolean: expected true/false, on/off, yes/no or 1/0"#,
+            r#"LOGSHIP_READ_FROM (--read-from): "middle" is not a start position: expected head or tail"#,
+            r#"LOGSHIP_RETRY_LIMIT (--retry-limit): "0" is out of range: expected forever or an integer from 1 to 4294967295"#,
+        ]
+    );
+    assert_eq!(
+        errors.len(),
+        12,
+        "a bad ES_SERVER is not also reported as error 101"
+    );
+}
+
+#[test]
+fn destination_through_load() {
+    let s = load_env(&[
+        ("LOG_NODE_COUNT", "2"),
+        ("ES_SERVER", "https://elastic:hunter2@es.example.com:9243"),
+    ])
+    .unwrap();
+    let plan = s.es.unwrap();
+    assert_eq!(plan.chosen, DestinationSource::InCluster);
+    assert_eq!(
+        plan.endpoints[0].base_url(),
+        "http://elasticsearch-logging.kube-system:9200"
+    );
+    assert_eq!(
+        plan.ignored,
+        ["ES_SERVER=https://elastic:***@es.example.com:9243 ignored: LOG_NODE_COUNT=2 > 0 selects the in-cluster ES"]
+    );
+
+    let s = load_env(&[
+        ("IN_CLUSTER_ES", "es-in:9200"),
+        ("ELK_SERVICE_HOSTS", "a:9200,,https://b/es/"),
+    ])
+    .unwrap();
+    let plan = s.es.unwrap();
+    assert_eq!(plan.chosen, DestinationSource::ElkService);
+    let urls: Vec<_> = plan.endpoints.iter().map(EsEndpoint::base_url).collect();
+    assert_eq!(urls, ["http://a:9200", "https://b:443/es"]);
+    assert_eq!(plan.ignored, ["IN_CLUSTER_ES=http://es-in:9200 ignored: LOG_NODE_COUNT=0, there are no in-cluster log nodes"]);
+
+    let s = load_env(&[("ES_SERVER", "es:9200"), ("LOGSHIP_OUTPUT", "stdout")]).unwrap();
+    assert_eq!(s.es, None);
+}
+
+#[test]
+fn record_must_fit_in_memory_buffer() {
+    let errors = messages(load_env(&[
+        ("ES_SERVER", "es:9200"),
+        ("LOGSHIP_MAX_LINE_BYTES", "64MiB"),
+    ]));
+    assert_eq!(
+        errors,
+        [
+            r#"LOGSHIP_MAX_LINE_BYTES: "64MiB" is larger than LOGSHIP_MEM_BUF_LIMIT (32MiB): expected at most the memory buffer, which must hold a whole record"#
+        ]
+    );
+    let args = SettingsArgs {
+        mem_buf_limit: Some("1MiB".into()),
+        max_line_bytes: Some("1MiB".into()),
+        ..Default::default()
+    };
+    assert!(load(&args, &env_of(&[("ES_SERVER", "es:9200")])).is_ok());
+}
+
+#[test]
+fn log_filter() {
+    let level = |n: &str| {
+        load_env(&[("LOGSHIP_OUTPUT", "stdout"), ("KUBE_LOG_LEVEL", n)])
+            .unwrap()
+            .effective_log_filter()
+    };
+    assert_eq!(
+        (level("0"), level("1"), level("2"), level("10")),
+        ("warn".into(), "info".into(), "debug".into(), "debug".into())
+    );
+    let s = load_env(&[
+        ("LOGSHIP_OUTPUT", "stdout"),
+        ("KUBE_LOG_LEVEL", "2"),
+        ("LOGSHIP_LOG", "logship=trace"),
+    ])
+    .unwrap();
+    assert_eq!(s.effective_log_filter(), "logship=trace");
+}

@@ -1,0 +1,154 @@
+//! A `_bulk` request body being built: action and document lines, the position of each item (so
+//! that only the failed items of a partly failed request are sent again), and the deliveries it
+//! carries.
+
+use std::ops::Range;
+
+use bytes::Bytes;
+
+use logship_collector::time::date_of_day;
+use logship_collector::{Delivery, Record};
+
+use crate::document::DocumentEncoder;
+
+/// A `_bulk` body being built, with the deliveries of the records in it.
+pub struct BulkRequest {
+    pub body: Vec<u8>,
+    /// Byte range of each item (action line and document line) in `body`.
+    pub items: Vec<Range<usize>>,
+    pub deliveries: Vec<Delivery>,
+}
+
+impl BulkRequest {
+    pub fn new(capacity: usize) -> BulkRequest {
+        BulkRequest {
+            body: Vec::with_capacity(capacity),
+            items: Vec::new(),
+            deliveries: Vec::new(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The finished body, and the deliveries to release once every item is settled.
+    pub fn finish(self) -> (BulkBody, Vec<Delivery>) {
+        (
+            BulkBody {
+                body: Bytes::from(self.body),
+                items: self.items,
+            },
+            self.deliveries,
+        )
+    }
+}
+
+/// A finished `_bulk` body and the position of each item in it, so that only the failed items
+/// of a partly failed request are sent again.
+#[derive(Clone)]
+pub struct BulkBody {
+    pub body: Bytes,
+    pub items: Vec<Range<usize>>,
+}
+
+impl BulkBody {
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// A body made of some of the items of this one.
+    pub fn subset(&self, which: &[usize]) -> BulkBody {
+        let mut body = Vec::with_capacity(which.iter().map(|&i| self.items[i].len()).sum());
+        let mut items = Vec::with_capacity(which.len());
+        for &i in which {
+            let start = body.len();
+            body.extend_from_slice(&self.body[self.items[i].clone()]);
+            items.push(start..body.len());
+        }
+        BulkBody {
+            body: Bytes::from(body),
+            items,
+        }
+    }
+
+    /// Two bodies of half the items each (for a server that found the request too large).
+    pub fn halves(&self) -> (BulkBody, BulkBody) {
+        let all: Vec<usize> = (0..self.items.len()).collect();
+        let (a, b) = all.split_at(all.len() / 2);
+        (self.subset(a), self.subset(b))
+    }
+
+    /// The document line of item `i` (for dead letters).
+    pub fn document(&self, i: usize) -> &[u8] {
+        let item = &self.body[self.items[i].clone()];
+        let action_end = memchr::memchr(b'\n', item).map_or(0, |p| p + 1);
+        let doc = &item[action_end..];
+        doc.strip_suffix(b"\n").unwrap_or(doc)
+    }
+}
+
+/// Writes the action line and document of each record: index `logstash-YYYY.MM.DD` of the event
+/// time in UTC, the mapping type the server's version needs, and the record's deterministic id.
+pub struct BulkEncoder {
+    pub documents: DocumentEncoder,
+    pub mapping_type: Option<&'static str>,
+    pub index_prefix: String,
+    pub doc_ids: bool,
+    day_cache: Option<(i64, String)>,
+}
+
+impl BulkEncoder {
+    pub fn new(
+        documents: DocumentEncoder,
+        mapping_type: Option<&'static str>,
+        doc_ids: bool,
+    ) -> BulkEncoder {
+        BulkEncoder {
+            documents,
+            mapping_type,
+            index_prefix: "logstash-".to_owned(),
+            doc_ids,
+            day_cache: None,
+        }
+    }
+
+    pub fn push(&mut self, r: &Record, req: &mut BulkRequest) {
+        let start = req.body.len();
+        let out = &mut req.body;
+        out.extend_from_slice(b"{\"index\":{\"_index\":\"");
+        let day = r.time.day();
+        if !matches!(&self.day_cache, Some((d, _)) if *d == day) {
+            let (y, m, d) = date_of_day(day);
+            self.day_cache = Some((day, format!("{}{y:04}.{m:02}.{d:02}", self.index_prefix)));
+        }
+        if let Some((_, name)) = &self.day_cache {
+            out.extend_from_slice(name.as_bytes());
+        }
+        out.push(b'"');
+        if let Some(t) = self.mapping_type {
+            out.extend_from_slice(b",\"_type\":\"");
+            out.extend_from_slice(t.as_bytes());
+            out.push(b'"');
+        }
+        if self.doc_ids {
+            out.extend_from_slice(b",\"_id\":\"");
+            out.extend_from_slice(document_id(r).as_bytes());
+            out.push(b'"');
+        }
+        out.extend_from_slice(b"}}\n");
+        self.documents.encode(r, out);
+        out.push(b'\n');
+        req.items.push(start..req.body.len());
+    }
+}
+
+/// The id of a record's document: its source's identity and the byte offset of the line, so a
+/// batch sent again after a timeout or a crash overwrites itself instead of duplicating.
+pub fn document_id(r: &Record) -> String {
+    format!("{:016x}-{:x}", r.source.id, r.start_offset)
+}

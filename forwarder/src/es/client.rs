@@ -1,0 +1,157 @@
+//! HTTP to Elasticsearch: the root document and `_bulk`, over one pooled hyper client, failing
+//! over across the endpoints of the plan (the ELK app's hosts) on connection errors.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::{Method, Request};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+/// One Elasticsearch endpoint: `http://host:port[/prefix]`, without a trailing slash.
+#[derive(Debug, Clone)]
+pub struct EsTarget {
+    pub base_url: String,
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Bytes,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("{endpoint}: {reason}")]
+    Transport { endpoint: String, reason: String },
+    #[error("{endpoint}: no answer within {timeout:?}")]
+    Timeout { endpoint: String, timeout: Duration },
+}
+
+/// Asks only for what the agent reads: a response with one full item per document is as large
+/// as a fifth of the request.
+pub const BULK_PATH: &str = "/_bulk?filter_path=errors,items.*.error,items.*.status";
+
+pub struct EsClient {
+    http: Client<HttpConnector, Full<Bytes>>,
+    targets: Vec<EsTarget>,
+    current: AtomicUsize,
+    timeout: Duration,
+}
+
+impl EsClient {
+    pub fn new(targets: Vec<EsTarget>, timeout: Duration) -> Result<EsClient, String> {
+        if targets.is_empty() {
+            return Err("no Elasticsearch endpoint".into());
+        }
+        for t in &targets {
+            if !t.base_url.starts_with("http://") {
+                return Err(format!(
+                    "{}: only http:// endpoints are supported by this build",
+                    t.base_url
+                ));
+            }
+        }
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(Duration::from_secs(5)));
+        let http = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build(connector);
+        Ok(EsClient {
+            http,
+            targets,
+            current: AtomicUsize::new(0),
+            timeout,
+        })
+    }
+
+    pub fn endpoint(&self) -> &str {
+        let i = self.current.load(Ordering::Relaxed) % self.targets.len();
+        &self.targets[i].base_url
+    }
+
+    pub async fn root(&self) -> Result<Reply, SendError> {
+        self.send(Method::GET, "/", None).await
+    }
+
+    pub async fn bulk(&self, body: Bytes) -> Result<Reply, SendError> {
+        self.send(Method::POST, BULK_PATH, Some(body)).await
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Bytes>,
+    ) -> Result<Reply, SendError> {
+        let endpoint = self.endpoint().to_owned();
+        let result =
+            tokio::time::timeout(self.timeout, self.send_to(&endpoint, method, path, body))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(SendError::Timeout {
+                        endpoint: endpoint.clone(),
+                        timeout: self.timeout,
+                    })
+                });
+        if result.is_err() && self.targets.len() > 1 {
+            // Fail over: the next request goes to the next endpoint of the list.
+            self.current.fetch_add(1, Ordering::Relaxed);
+        }
+        result
+    }
+
+    async fn send_to(
+        &self,
+        endpoint: &str,
+        method: Method,
+        path: &str,
+        body: Option<Bytes>,
+    ) -> Result<Reply, SendError> {
+        let transport = |reason: String| SendError::Transport {
+            endpoint: endpoint.to_owned(),
+            reason,
+        };
+        let mut req = Request::builder()
+            .method(method)
+            .uri(format!("{endpoint}{path}"));
+        if body.is_some() {
+            req = req.header(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/x-ndjson"),
+            );
+        }
+        let req = req
+            .body(Full::new(body.unwrap_or_default()))
+            .map_err(|e| transport(e.to_string()))?;
+        let resp = self
+            .http
+            .request(req)
+            .await
+            .map_err(|e| transport(error_chain(&e)))?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| transport(error_chain(&e)))?
+            .to_bytes();
+        Ok(Reply { status, body })
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}

@@ -1,0 +1,134 @@
+//! Reading a `_bulk` response: the `errors` flag first, and the items only when it is set.
+//! Each item is classified: accepted, to be sent again (429 and 5xx: the cluster is busy), or
+//! rejected for good (other 4xx, mapping errors: sending it again cannot help).
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum ItemOutcome {
+    Accepted,
+    Retry,
+    Rejected { status: u16, reason: String },
+}
+
+#[derive(Deserialize)]
+struct BulkResponse<'a> {
+    errors: bool,
+    #[serde(default, borrow)]
+    items: Vec<std::collections::HashMap<&'a str, Item<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct Item<'a> {
+    status: u16,
+    #[serde(default, borrow)]
+    error: Option<&'a RawValue>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum BulkOutcome {
+    /// Every item was accepted.
+    AllAccepted,
+    /// One outcome per item, in request order.
+    Items(Vec<ItemOutcome>),
+}
+
+/// Parses a 200 response to a request of `expected` items.
+pub fn parse(body: &[u8], expected: usize) -> Result<BulkOutcome, String> {
+    let resp: BulkResponse = serde_json::from_slice(body).map_err(|e| {
+        let head = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+        format!("unreadable _bulk response ({e}): {head:?}")
+    })?;
+    if !resp.errors {
+        return Ok(BulkOutcome::AllAccepted);
+    }
+    if resp.items.len() != expected {
+        return Err(format!(
+            "_bulk response has {} items for {} documents",
+            resp.items.len(),
+            expected
+        ));
+    }
+    let mut out = Vec::with_capacity(expected);
+    for item in resp.items {
+        let Some(item) = item.into_values().next() else {
+            return Err("_bulk response item without an action".into());
+        };
+        out.push(match item.status {
+            200..=299 => ItemOutcome::Accepted,
+            429 | 500..=599 => ItemOutcome::Retry,
+            status => ItemOutcome::Rejected {
+                status,
+                reason: item
+                    .error
+                    .map_or_else(|| "no reason given".to_owned(), |e| e.get().to_owned()),
+            },
+        });
+    }
+    Ok(BulkOutcome::Items(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_errors_means_all_accepted() {
+        assert_eq!(
+            parse(br#"{"errors":false}"#, 3),
+            Ok(BulkOutcome::AllAccepted)
+        );
+        assert_eq!(
+            parse(
+                br#"{"took":3,"errors":false,"items":[{"index":{"status":201}}]}"#,
+                1
+            ),
+            Ok(BulkOutcome::AllAccepted)
+        );
+    }
+
+    #[test]
+    fn items_are_classified() {
+        let body = br#"{"errors":true,"items":[
+            {"index":{"status":201}},
+            {"index":{"status":429,"error":{"type":"es_rejected_execution_exception"}}},
+            {"create":{"status":400,"error":{"type":"mapper_parsing_exception","reason":"x"}}},
+            {"index":{"status":503}}]}"#;
+        let BulkOutcome::Items(items) = parse(body, 4).unwrap() else {
+            panic!("expected items");
+        };
+        assert_eq!(items[0], ItemOutcome::Accepted);
+        assert_eq!(items[1], ItemOutcome::Retry);
+        assert!(
+            matches!(&items[2], ItemOutcome::Rejected { status: 400, reason } if reason.contains("mapper_parsing_exception"))
+        );
+        assert_eq!(items[3], ItemOutcome::Retry);
+    }
+
+    #[test]
+    fn garbage_and_mismatches_are_errors() {
+        assert!(parse(b"<html>oops</html>", 1).is_err());
+        assert!(parse(b"", 1).is_err());
+        assert!(parse(br#"{"errors":true,"items":[]}"#, 2).is_err());
+    }
+
+    #[test]
+    fn real_es8_mixed_response() {
+        let body = include_bytes!("../../tests/data/bulk-errors-mixed-es8.json");
+        let BulkOutcome::Items(items) = parse(body, 4).unwrap() else {
+            panic!("expected items");
+        };
+        assert_eq!(items.len(), 4);
+        assert_eq!(items[0], ItemOutcome::Accepted);
+        assert_eq!(items[1], ItemOutcome::Retry);
+        assert!(matches!(
+            &items[2],
+            ItemOutcome::Rejected { status: 400, .. }
+        ));
+        assert!(matches!(
+            &items[3],
+            ItemOutcome::Rejected { status: 400, .. }
+        ));
+    }
+}
