@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context};
-use logship_collector::{pipe, CollectorStats, DecodeOptions, FileSource, FileSourceConfig};
+use logship_collector::{
+    pipe, CheckpointStore, CollectorStats, DecodeOptions, FileSource, FileSourceConfig,
+};
 use logship_config::{Output, ReadFrom, Settings};
 use logship_forwarder::{
     run_elasticsearch, run_ndjson, DocumentOptions, EsOutputConfig, EsTarget, OutputStats,
@@ -29,6 +31,12 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
     let collector_stats = Arc::new(CollectorStats::default());
     let output_stats = Arc::new(OutputStats::default());
     let (tx, rx) = pipe(settings.mem_buf_limit.bytes(), runtime.handle().clone());
+    // Checkpoints make sense where delivery is acknowledged by a server; a local run to stdout
+    // starts over each time and needs no state directory.
+    let checkpoints = match settings.output {
+        Output::Elasticsearch => Some(open_checkpoints(&settings)?),
+        Output::Stdout | Output::File(_) => None,
+    };
 
     let output = match &settings.output {
         Output::Elasticsearch => {
@@ -39,12 +47,6 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
             for note in &plan.ignored {
                 tracing::warn!("{note}");
             }
-            std::fs::create_dir_all(&settings.state_dir).with_context(|| {
-                format!(
-                    "LOGSHIP_STATE_DIR: cannot create {}",
-                    settings.state_dir.display()
-                )
-            })?;
             let targets = plan
                 .endpoints
                 .iter()
@@ -94,7 +96,13 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
     source_cfg.refresh_interval = settings.refresh_interval;
     source_cfg.start_at_end = settings.read_from == ReadFrom::Tail;
     source_cfg.exit_on_eof = settings.exit_on_eof;
-    let source = FileSource::new(source_cfg, Arc::clone(&collector_stats), Arc::clone(&stop));
+    source_cfg.drain_timeout = GRACE;
+    let source = FileSource::new(
+        source_cfg,
+        Arc::clone(&collector_stats),
+        Arc::clone(&stop),
+        checkpoints,
+    );
     let input = std::thread::Builder::new()
         .name("logship-files".into())
         .spawn(move || source.run(tx))
@@ -118,12 +126,34 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
         }
     });
     stop.store(true, Ordering::Relaxed);
+    // The input records the checkpoints of what the outputs settled before it returns.
+    let deadline = std::time::Instant::now() + GRACE + Duration::from_secs(1);
+    while !input.is_finished() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     if input.is_finished() {
         let _ = input.join();
+    } else {
+        tracing::warn!("the file input did not finish in time; checkpoints may trail");
     }
     summarize(&collector_stats, &output_stats);
     runtime.shutdown_timeout(Duration::from_millis(100));
     result
+}
+
+fn open_checkpoints(settings: &Settings) -> anyhow::Result<CheckpointStore> {
+    let dir = &settings.state_dir;
+    let (store, problem) = CheckpointStore::open(dir).with_context(|| {
+        format!(
+            "LOGSHIP_STATE_DIR: {} must be a writable directory (checkpoints and dead letters live there)",
+            dir.display()
+        )
+    })?;
+    if let Some(problem) = problem {
+        tracing::error!("{problem}");
+    }
+    tracing::info!(files = store.len(), dir = %dir.display(), "checkpoints loaded");
+    Ok(store)
 }
 
 async fn shutdown_signal() {

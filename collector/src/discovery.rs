@@ -35,8 +35,11 @@ pub fn scan(globs: &[String]) -> Vec<Found> {
             }
         }
     }
+    // One file reached by several paths (a symlink and its target both matched) is tailed once,
+    // under the first path in order.
     found.sort_by(|a, b| a.path.cmp(&b.path));
-    found.dedup_by(|a, b| a.key == b.key);
+    let mut keys = std::collections::HashSet::with_capacity(found.len());
+    found.retain(|f| keys.insert(f.key));
     found
 }
 

@@ -1,25 +1,28 @@
-//! The container-log input: discovers files, tails each of them, and hands records to the pipe.
-//! It runs on a thread of its own, because reading and decoding are plain CPU and file work.
+//! The container-log input: discovers files, tails each of them, hands records to the pipe, and
+//! moves each file's checkpoint once the outputs have settled its records. It runs on a thread
+//! of its own, because reading and decoding are plain CPU and file work.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::fs::File;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::acks::{AckTracker, Progress};
+use crate::checkpoint::CheckpointStore;
 use crate::discovery::{scan, Found};
 use crate::line_decoder::DecodeOptions;
-use crate::pipe::BatchSender;
+use crate::pipe::{BatchSender, Closed};
 use crate::record::Record;
 use crate::stats::CollectorStats;
-use crate::tailer::{FileKey, Tailer};
+use crate::tailer::{identify, FileKey, Tailer};
 
 #[derive(Debug, Clone)]
 pub struct FileSourceConfig {
     pub globs: Vec<String>,
     pub refresh_interval: Duration,
     pub decode: DecodeOptions,
-    /// Files found at the first scan start at their end instead of their beginning.
+    /// On the very first start (no checkpoints yet), files start at their end.
     pub start_at_end: bool,
     /// Read every file to its end, ship, and stop (fluent-bit's Exit_On_Eof).
     pub exit_on_eof: bool,
@@ -27,6 +30,11 @@ pub struct FileSourceConfig {
     pub idle_poll: Duration,
     /// A rotated-away or deleted file with nothing new for this long is closed.
     pub orphan_grace: Duration,
+    /// The shortest time between two writes of the checkpoint file. Delivered progress is
+    /// written as soon as this allows, so that a crash re-sends little.
+    pub persist_interval: Duration,
+    /// How long a stopping input waits for the outputs to settle what it sent.
+    pub drain_timeout: Duration,
 }
 
 impl FileSourceConfig {
@@ -39,6 +47,8 @@ impl FileSourceConfig {
             exit_on_eof: false,
             idle_poll: Duration::from_millis(100),
             orphan_grace: Duration::from_secs(5),
+            persist_interval: Duration::from_millis(100),
+            drain_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -47,121 +57,198 @@ impl FileSourceConfig {
 const READ_CHUNK: usize = 256 * 1024;
 /// Records per batch handed to the outputs.
 const BATCH_RECORDS: usize = 2048;
+/// Checkpoints of files not seen for this long are forgotten (files deleted while the agent was
+/// down).
+const CHECKPOINT_MAX_AGE_SECS: u64 = 24 * 3600;
 
 pub struct FileSource {
     cfg: FileSourceConfig,
     stats: Arc<CollectorStats>,
     tailers: HashMap<FileKey, Tailer>,
     stop: Arc<AtomicBool>,
+    checkpoints: Option<CheckpointStore>,
+    acks: AckTracker,
 }
 
 impl FileSource {
-    pub fn new(cfg: FileSourceConfig, stats: Arc<CollectorStats>, stop: Arc<AtomicBool>) -> Self {
+    /// Without a checkpoint store (local runs to stdout), nothing is remembered across runs.
+    pub fn new(
+        cfg: FileSourceConfig,
+        stats: Arc<CollectorStats>,
+        stop: Arc<AtomicBool>,
+        checkpoints: Option<CheckpointStore>,
+    ) -> Self {
         FileSource {
             cfg,
             stats,
             tailers: HashMap::new(),
             stop,
+            checkpoints,
+            acks: AckTracker::new(),
         }
     }
 
-    /// Runs until stopped (or, with `exit_on_eof`, until every file is read), then returns.
-    /// Dropping the sender at the end tells the outputs that no more records come.
-    pub fn run(mut self, tx: BatchSender) {
+    /// Runs until stopped (or, with `exit_on_eof`, until every file is read), waits for the
+    /// outputs to settle what was sent, records the checkpoints, and returns. Dropping the sender
+    /// tells the outputs that no more records come.
+    pub fn run(mut self, mut tx: BatchSender) {
+        tx.report_to(self.acks.sender());
         let stop = Arc::clone(&self.stop);
         let stopping = move || stop.load(Ordering::Relaxed);
         let mut buf = vec![0u8; READ_CHUNK];
-        let mut out: Vec<Record> = Vec::with_capacity(BATCH_RECORDS);
+        let mut batch = Batch::default();
         let mut first_scan = true;
         let mut next_scan = Instant::now();
-        loop {
+        let mut next_persist = Instant::now() + self.cfg.persist_interval;
+        let finished_reading = loop {
             if stopping() {
-                break;
+                break false;
+            }
+            let settled = self.acks.poll();
+            self.record_progress(settled);
+            if Instant::now() >= next_persist {
+                self.persist();
+                next_persist = Instant::now() + self.cfg.persist_interval;
             }
             if Instant::now() >= next_scan {
-                self.refresh(first_scan);
+                self.refresh(first_scan, &mut batch.records);
                 first_scan = false;
                 next_scan = Instant::now() + self.cfg.refresh_interval;
             }
-            let mut read_any = false;
-            let mut all_eof = true;
-            let mut closed = Vec::new();
-            for (key, tailer) in self.tailers.iter_mut() {
-                match tailer.poll(&mut buf, &mut out) {
-                    Ok(o) => {
-                        read_any |= o.bytes > 0;
-                        all_eof &= o.at_eof;
-                        if o.at_eof
-                            && tailer.orphaned
-                            && tailer.last_activity.elapsed() >= self.cfg.orphan_grace
-                        {
-                            closed.push(*key);
+            match self.read_round(&mut buf, &mut batch, &tx, &stopping) {
+                Err(Closed) => break false,
+                Ok(Round { read_any, all_eof }) => {
+                    if self.cfg.exit_on_eof && all_eof && !read_any {
+                        for t in self.tailers.values_mut() {
+                            t.finish(&mut batch.records);
+                            batch.progress.extend(t.progress(false));
                         }
+                        let sent = batch.send(&mut self.acks, &tx, &stopping);
+                        tracing::info!(
+                            files = self.tailers.len(),
+                            "every file read to its end; input done"
+                        );
+                        break sent.is_ok();
                     }
-                    Err(e) => {
-                        tailer.read_failed(&e);
+                    if !read_any {
+                        let wake = (Instant::now() + self.cfg.idle_poll).min(next_scan);
+                        std::thread::sleep(wake.saturating_duration_since(Instant::now()));
+                    }
+                }
+            }
+        };
+        drop(tx);
+        self.drain(finished_reading, &stopping);
+    }
+
+    /// Waits for the outputs to settle what was sent, then records the checkpoints. An input that
+    /// finished by itself waits as long as the outputs need (until a stop); a stopped one for the
+    /// drain timeout at most.
+    fn drain(&mut self, finished_reading: bool, stopping: &dyn Fn() -> bool) {
+        if finished_reading {
+            while self.acks.in_flight() > 0 && !stopping() {
+                let settled = self.acks.drain(Instant::now() + Duration::from_millis(200));
+                self.record_progress(settled);
+            }
+        }
+        let settled = self.acks.drain(Instant::now() + self.cfg.drain_timeout);
+        self.record_progress(settled);
+        if self.acks.in_flight() > 0 {
+            tracing::warn!(batches = self.acks.in_flight(),
+                "stopping with records not yet acknowledged; they will be read again at the next start");
+        }
+        self.persist();
+    }
+
+    /// One turn over every file.
+    fn read_round(
+        &mut self,
+        buf: &mut [u8],
+        batch: &mut Batch,
+        tx: &BatchSender,
+        stopping: &dyn Fn() -> bool,
+    ) -> Result<Round, Closed> {
+        let mut round = Round {
+            read_any: false,
+            all_eof: true,
+        };
+        let mut closed = Vec::new();
+        for (key, tailer) in self.tailers.iter_mut() {
+            match tailer.poll(buf, &mut batch.records) {
+                Ok(o) => {
+                    round.read_any |= o.bytes > 0;
+                    round.all_eof &= o.at_eof;
+                    if o.bytes > 0 {
+                        batch.progress.extend(tailer.progress(false));
+                    }
+                    if o.at_eof
+                        && tailer.orphaned
+                        && tailer.last_activity.elapsed() >= self.cfg.orphan_grace
+                    {
                         closed.push(*key);
                     }
                 }
-                if out.len() >= BATCH_RECORDS
-                    && tx
-                        .send_blocking(std::mem::take(&mut out), &stopping)
-                        .is_err()
-                {
-                    return;
+                Err(e) => {
+                    tailer.read_failed(&e);
+                    closed.push(*key);
                 }
             }
-            for key in closed {
-                if let Some(mut t) = self.tailers.remove(&key) {
-                    t.finish(&mut out);
-                    tracing::debug!(path = %t.path().display(), "closed a rotated or deleted file");
-                }
+            if batch.records.len() >= BATCH_RECORDS {
+                batch.send(&mut self.acks, tx, stopping)?;
             }
-            if tx
-                .send_blocking(std::mem::take(&mut out), &stopping)
-                .is_err()
-            {
-                return;
+        }
+        for key in closed {
+            if let Some(mut t) = self.tailers.remove(&key) {
+                t.finish(&mut batch.records);
+                batch.progress.extend(t.progress(true));
+                tracing::debug!(path = %t.path().display(), "closed a rotated or deleted file");
             }
-            if self.cfg.exit_on_eof && all_eof && !read_any {
-                for t in self.tailers.values_mut() {
-                    t.finish(&mut out);
-                }
-                let _ = tx.send_blocking(std::mem::take(&mut out), &stopping);
-                tracing::info!(
-                    files = self.tailers.len(),
-                    "every file read to its end; input done"
-                );
-                return;
-            }
-            if !read_any {
-                let wake = (Instant::now() + self.cfg.idle_poll).min(next_scan);
-                std::thread::sleep(wake.saturating_duration_since(Instant::now()));
+        }
+        batch.send(&mut self.acks, tx, stopping)?;
+        Ok(round)
+    }
+
+    fn record_progress(&mut self, settled: Vec<Progress>) {
+        let Some(store) = &mut self.checkpoints else {
+            return;
+        };
+        for p in settled {
+            if p.forget {
+                store.remove(p.id);
+            } else {
+                store.set(p.id, &p.path, p.dev, p.ino, p.offset);
             }
         }
     }
 
-    /// Opens new files, and marks files whose path is gone or leads elsewhere (rotation).
-    fn refresh(&mut self, first_scan: bool) {
+    fn persist(&mut self) {
+        let Some(store) = &mut self.checkpoints else {
+            return;
+        };
+        store.prune(CHECKPOINT_MAX_AGE_SECS);
+        if let Err(e) = store.persist() {
+            if self.stats.problem(crate::stats::Problem::CheckpointWrite) {
+                tracing::error!(error = %e, "cannot write the checkpoint file (further failures are only counted)");
+            }
+        }
+    }
+
+    /// Opens new files (at their checkpoint), and marks files whose path is gone or leads
+    /// elsewhere (rotation).
+    fn refresh(&mut self, first_scan: bool, out: &mut Vec<Record>) {
         let found = scan(&self.cfg.globs);
-        let mut seen: HashMap<PathBuf, FileKey> = HashMap::with_capacity(found.len());
+        let mut seen: HashMap<std::path::PathBuf, FileKey> = HashMap::with_capacity(found.len());
         for Found { path, key } in found {
             seen.insert(path.clone(), key);
             if self.tailers.contains_key(&key) {
                 continue;
             }
-            let start_at_end = first_scan && self.cfg.start_at_end;
-            match Tailer::open(
-                &path,
-                start_at_end,
-                self.cfg.decode,
-                Arc::clone(&self.stats),
-            ) {
-                Ok(t) if t.key() == key => {
+            match self.open(&path, key, first_scan) {
+                Ok(Some(t)) => {
                     tracing::debug!(path = %path.display(), "tailing");
                     self.tailers.insert(key, t);
                 }
-                Ok(_) => {} // replaced between scan and open: the next refresh picks it up
+                Ok(None) => {} // replaced between scan and open: the next refresh picks it up
                 Err(e) => tracing::debug!(path = %path.display(), error = %e, "cannot open"),
             }
         }
@@ -171,10 +258,78 @@ impl FileSource {
                 tracing::debug!(path = %tailer.path().display(), "path rotated away or deleted; finishing the file");
                 tailer.orphaned = true;
             }
+            if let Err(e) = tailer.check_rewritten(out) {
+                tailer.read_failed(&e);
+            }
+            if let (Some(store), Some(id)) = (&mut self.checkpoints, tailer.source_id()) {
+                store.touch(id);
+            }
         }
+    }
+
+    fn open(
+        &self,
+        path: &std::path::Path,
+        key: FileKey,
+        first_scan: bool,
+    ) -> std::io::Result<Option<Tailer>> {
+        let file = File::open(path)?;
+        let meta = file.metadata()?;
+        if FileKey::of(&meta) != key {
+            return Ok(None);
+        }
+        let identity = identify(&file)?;
+        let checkpoint = match (&self.checkpoints, identity) {
+            (Some(store), Some(identity)) => store.get(identity.id).map(|c| c.offset),
+            _ => None,
+        };
+        let first_start = self.checkpoints.as_ref().is_none_or(|s| !s.existed);
+        let offset = match checkpoint {
+            // The file is shorter than what was delivered: it was truncated while we were away.
+            Some(offset) if offset > meta.len() => 0,
+            Some(offset) => offset,
+            None if first_scan && first_start && self.cfg.start_at_end => meta.len(),
+            None => 0,
+        };
+        if offset > 0 {
+            tracing::debug!(path = %path.display(), offset, "resuming");
+        }
+        Tailer::new(path, file, offset, self.cfg.decode, Arc::clone(&self.stats)).map(Some)
     }
 
     pub fn files(&self) -> usize {
         self.tailers.len()
+    }
+}
+
+struct Round {
+    read_any: bool,
+    all_eof: bool,
+}
+
+/// Records on their way out, with the file progress they complete.
+#[derive(Default)]
+struct Batch {
+    records: Vec<Record>,
+    progress: Vec<Progress>,
+}
+
+impl Batch {
+    fn send(
+        &mut self,
+        acks: &mut AckTracker,
+        tx: &BatchSender,
+        stopping: &dyn Fn() -> bool,
+    ) -> Result<(), Closed> {
+        if self.records.is_empty() && self.progress.is_empty() {
+            return Ok(());
+        }
+        let seq = acks.register(std::mem::take(&mut self.progress));
+        if self.records.is_empty() {
+            // Nothing to deliver (empty lines, a finished file): settled at once, in order.
+            acks.settle(seq);
+            return Ok(());
+        }
+        tx.send_blocking(std::mem::take(&mut self.records), seq, stopping)
     }
 }

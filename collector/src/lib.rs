@@ -4,7 +4,9 @@
 //! [`pipe`]. It knows nothing of Elasticsearch or any other destination: encoding records for a
 //! wire format is the forwarder's job.
 
+pub mod acks;
 pub mod assembler;
+pub mod checkpoint;
 pub mod cri;
 pub mod discovery;
 pub mod docker;
@@ -20,6 +22,7 @@ pub mod stats;
 pub mod tailer;
 pub mod time;
 
+pub use checkpoint::CheckpointStore;
 pub use file_source::{FileSource, FileSourceConfig};
 pub use json_text::JsonText;
 pub use line_decoder::DecodeOptions;

@@ -17,15 +17,29 @@ pub struct RecordBatch {
     pub delivery: Delivery,
 }
 
-/// Proof that records are in flight; dropping it says they were delivered (or given up on).
+/// Records in flight. An output calls [`Delivery::ack`] once it has settled every record of the
+/// batch (delivered, dead-lettered or given up on with a counter); only then may the files'
+/// checkpoints move past them. Dropping it without `ack` (an output stopped mid-way) releases
+/// the memory but leaves the records to be read again after a restart.
 pub struct Delivery {
     _memory: Option<OwnedSemaphorePermit>,
+    ack: Option<(u64, std::sync::mpsc::Sender<u64>)>,
 }
 
 impl Delivery {
-    /// A delivery that holds no reservation (for tests and for outputs that copy records).
+    /// A delivery that holds no reservation and reports to no one (for tests).
     pub fn detached() -> Delivery {
-        Delivery { _memory: None }
+        Delivery {
+            _memory: None,
+            ack: None,
+        }
+    }
+
+    pub fn ack(mut self) {
+        if let Some((seq, tx)) = self.ack.take() {
+            // The collector may be gone already (stopping); nothing to record then.
+            let _ = tx.send(seq);
+        }
     }
 }
 
@@ -34,6 +48,7 @@ pub struct Closed;
 
 pub struct BatchSender {
     tx: mpsc::Sender<RecordBatch>,
+    acks: Option<std::sync::mpsc::Sender<u64>>,
     memory: Arc<Semaphore>,
     limit: usize,
     runtime: tokio::runtime::Handle,
@@ -48,6 +63,7 @@ pub fn pipe(memory_limit: usize, runtime: tokio::runtime::Handle) -> (BatchSende
     (
         BatchSender {
             tx,
+            acks: None,
             memory: Arc::new(Semaphore::new(limit)),
             limit,
             runtime,
@@ -57,16 +73,20 @@ pub fn pipe(memory_limit: usize, runtime: tokio::runtime::Handle) -> (BatchSende
 }
 
 impl BatchSender {
+    /// Deliveries of batches sent from now on report to `acks`.
+    pub fn report_to(&mut self, acks: std::sync::mpsc::Sender<u64>) {
+        self.acks = Some(acks);
+    }
+
     /// Sends records from a plain (non-async) thread, waiting while the memory bound is reached.
     /// `stop` is checked while waiting, so a stopping agent is not held up by a stuck output.
+    /// `seq` numbers the batch for acknowledgements.
     pub fn send_blocking(
         &self,
         records: Vec<Record>,
+        seq: u64,
         stop: &dyn Fn() -> bool,
     ) -> Result<(), Closed> {
-        if records.is_empty() {
-            return Ok(());
-        }
         let bytes: usize = records.iter().map(Record::size).sum();
         let want = bytes.clamp(1, self.limit).min(u32::MAX as usize) as u32;
         let permit = loop {
@@ -85,6 +105,7 @@ impl BatchSender {
             records,
             delivery: Delivery {
                 _memory: Some(permit),
+                ack: self.acks.clone().map(|tx| (seq, tx)),
             },
         };
         self.tx.blocking_send(batch).map_err(|_| Closed)

@@ -20,6 +20,7 @@ pub struct CollectorStats {
     pub files_closed: AtomicU64,
     pub read_errors: AtomicU64,
     pub truncations_detected: AtomicU64,
+    pub checkpoint_errors: AtomicU64,
     warned: [AtomicBool; Problem::COUNT],
 }
 
@@ -33,10 +34,11 @@ pub enum Problem {
     Truncated,
     InvalidUtf8,
     ReadError,
+    CheckpointWrite,
 }
 
 impl Problem {
-    const COUNT: usize = 7;
+    const COUNT: usize = 8;
 
     fn counter(self, s: &CollectorStats) -> &AtomicU64 {
         match self {
@@ -47,6 +49,7 @@ impl Problem {
             Problem::Truncated => &s.truncated,
             Problem::InvalidUtf8 => &s.invalid_utf8,
             Problem::ReadError => &s.read_errors,
+            Problem::CheckpointWrite => &s.checkpoint_errors,
         }
     }
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::fingerprint::{first_line_fingerprint, fnv1a, FNV_OFFSET};
+use crate::fingerprint::{first_line_fingerprint, fnv1a};
 use crate::line_decoder::{DecodeOptions, LineDecoder};
 use crate::pod_ref::{tag_for_path, PodRef};
 use crate::record::{Record, Source};
@@ -53,6 +53,7 @@ pub struct Tailer {
     skipping: bool,
     decoder: LineDecoder,
     source: Option<Arc<Source>>,
+    fingerprint: Option<u64>,
     max_line_bytes: usize,
     stats: Arc<CollectorStats>,
     /// The path no longer leads to this file (rotated away or deleted): finish it and close.
@@ -60,16 +61,34 @@ pub struct Tailer {
     pub last_activity: Instant,
 }
 
+/// A file's identity: stable across restarts and renames, new after a truncation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Identity {
+    pub id: u64,
+    pub fingerprint: u64,
+}
+
+/// Identifies an open file by the fingerprint of its first line, which carries the runtime's
+/// nanosecond timestamp: the same content under another name (a rename, a copytruncate copy)
+/// is the same file, and new content in a reused inode is not. `None` while the first line is
+/// incomplete (no line of it can have been shipped yet).
+pub fn identify(file: &File) -> io::Result<Option<Identity>> {
+    Ok(first_line_fingerprint(file)?.map(|fingerprint| Identity {
+        id: fnv1a(fingerprint, b"logship-source"),
+        fingerprint,
+    }))
+}
+
 impl Tailer {
-    pub fn open(
+    /// Starts tailing an open file at `offset` (0, its end, or a checkpoint).
+    pub fn new(
         path: &Path,
-        start_at_end: bool,
+        file: File,
+        offset: u64,
         opts: DecodeOptions,
         stats: Arc<CollectorStats>,
     ) -> io::Result<Tailer> {
-        let file = File::open(path)?;
         let meta = file.metadata()?;
-        let offset = if start_at_end { meta.len() } else { 0 };
         CollectorStats::add(&stats.files_opened, 1);
         Ok(Tailer {
             path: path.to_owned(),
@@ -81,6 +100,7 @@ impl Tailer {
             skipping: false,
             decoder: LineDecoder::new(opts, Arc::clone(&stats)),
             source: None,
+            fingerprint: None,
             max_line_bytes: opts.max_line_bytes,
             stats,
             orphaned: false,
@@ -185,6 +205,7 @@ impl Tailer {
         if let Some(source) = self.source.take() {
             self.decoder.flush_pending(&source, out);
         }
+        self.fingerprint = None;
         self.decoder.reset();
         self.read_offset = 0;
         self.line_start = 0;
@@ -196,22 +217,38 @@ impl Tailer {
         if let Some(s) = &self.source {
             return Ok(Arc::clone(s));
         }
-        let pod = PodRef::from_path(&self.path);
-        let seed = match &pod {
-            Some(p) => fnv1a(FNV_OFFSET, p.docker_id.as_bytes()),
-            None => fnv1a(FNV_OFFSET, self.path.as_os_str().as_encoded_bytes()),
-        };
-        // Once any line is complete, the first line is too, so the fingerprint exists; the
+        // Once any line is complete, the first line is too, so the identity exists; the
         // fallback only matters for a file cut between two reads.
-        let fp = first_line_fingerprint(&self.file)?.unwrap_or(0);
+        let identity = identify(&self.file)?.unwrap_or(Identity {
+            id: 0,
+            fingerprint: 0,
+        });
         let source = Arc::new(Source {
-            id: fnv1a(seed, &fp.to_le_bytes()),
+            id: identity.id,
             tag: tag_for_path(&self.path),
             path: self.path.clone(),
-            pod,
+            pod: PodRef::from_path(&self.path),
         });
+        self.fingerprint = Some(identity.fingerprint);
         self.source = Some(Arc::clone(&source));
         Ok(source)
+    }
+
+    /// The identity of the content being read, once known.
+    pub fn source_id(&self) -> Option<u64> {
+        self.source.as_ref().map(|s| s.id)
+    }
+
+    /// Copytruncate can refill a file past the old offset between two looks at its size; a
+    /// changed first line gives it away.
+    pub fn check_rewritten(&mut self, out: &mut Vec<Record>) -> io::Result<()> {
+        let Some(known) = self.fingerprint else {
+            return Ok(());
+        };
+        if first_line_fingerprint(&self.file)? != Some(known) {
+            self.truncated(out);
+        }
+        Ok(())
     }
 
     /// The file is finished (gone, or the input is stopping at EOF): unfinished split lines and
@@ -240,6 +277,18 @@ impl Tailer {
         if self.stats.problem(Problem::ReadError) {
             tracing::warn!(path = %self.path.display(), error = %err, "reading a file failed (further failures are only counted)");
         }
+    }
+
+    /// Where this file stands once everything read so far is delivered.
+    pub fn progress(&self, forget: bool) -> Option<crate::acks::Progress> {
+        Some(crate::acks::Progress {
+            id: self.source_id()?,
+            path: self.path.clone(),
+            dev: self.key.dev,
+            ino: self.key.ino,
+            offset: self.safe_offset(),
+            forget,
+        })
     }
 
     /// The offset up to which every line has been handed on (for checkpoints).

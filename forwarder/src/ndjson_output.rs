@@ -29,7 +29,7 @@ pub fn run_ndjson(
         sink.flush()?;
         OutputStats::add(&stats.records_out, batch.records.len() as u64);
         OutputStats::add(&stats.bytes_out, buf.len() as u64);
-        drop(batch.delivery);
+        batch.delivery.ack();
     }
     sink.flush()
 }

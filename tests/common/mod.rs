@@ -198,6 +198,25 @@ impl Agent {
         (status, self.stderr())
     }
 
+    /// SIGKILL: no chance to drain or record anything.
+    pub fn kill9(mut self) {
+        let mut child = self.child.take().expect("running");
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGKILL);
+        }
+        wait_timeout(&mut child, Duration::from_secs(10));
+    }
+
+    /// Peak resident memory so far (VmHWM), in bytes.
+    pub fn peak_rss(&self) -> u64 {
+        let status = fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024)
+    }
+
     /// Waits for the agent to exit by itself.
     pub fn wait(mut self, timeout: Duration) -> (ExitStatus, String) {
         let mut child = self.child.take().expect("running");

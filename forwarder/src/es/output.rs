@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use logship_collector::BatchReceiver;
+use logship_collector::{BatchReceiver, Delivery};
 use tokio::sync::Semaphore;
 
 use super::bulk_request::{BulkBody, BulkEncoder, BulkRequest};
@@ -158,7 +158,8 @@ async fn dispatch(shared: &Arc<Shared>, slots: &Arc<Semaphore>, req: BulkRequest
     tokio::spawn(async move {
         let (body, deliveries) = req.finish();
         deliver(&shared, body).await;
-        drop(deliveries);
+        // Every item is settled (accepted, dead-lettered, or given up on and counted).
+        deliveries.into_iter().for_each(Delivery::ack);
         drop(slot);
     });
 }

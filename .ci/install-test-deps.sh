@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suites need (called from .ci/run; safe to run by hand).
+# Idempotent: does nothing when everything is installed, runs `apt-get update` at most once.
+# Quiet on success; on failure prints apt's output and exits non-zero.
+#
+#   python3-elasticsearch  the official client (7.17), used by testkit/tests/python_client.rs
+#                          to cross-check the ES double; it imports under /usr/bin/python3.
+set -euo pipefail
+
+PACKAGES=(python3-elasticsearch)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  log="$(mktemp)"
+  trap 'rm -f "$log"' EXIT
+  export DEBIAN_FRONTEND=noninteractive
+  if ! $SUDO apt-get update -q >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "install-test-deps: apt-get update failed" >&2
+    exit 1
+  fi
+  if ! $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "install-test-deps: apt-get install ${missing[*]} failed" >&2
+    exit 1
+  fi
+  echo "install-test-deps: installed ${missing[*]}"
+fi
+
+if ! /usr/bin/python3 -c "import elasticsearch" 2>/dev/null; then
+  echo "install-test-deps: python3-elasticsearch is installed but /usr/bin/python3 cannot import elasticsearch" >&2
+  exit 1
+fi

@@ -1,0 +1,282 @@
+//! Checkpoints: how far each file has been read *and delivered*, kept in the state directory so
+//! that a restarted agent continues exactly where the acknowledged data ends.
+//!
+//! The file is replaced atomically (write a temporary file, fsync it, rename it over the old one,
+//! fsync the directory) and carries a checksum, so a crash mid-write leaves the previous version
+//! and a damaged file is detected, set aside and reported instead of crashing start-up.
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::fingerprint::{fnv1a, FNV_OFFSET};
+
+/// Where one file stands: everything before `offset` has been delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The file's identity (see [`crate::record::Source::id`]), hex.
+    pub id: String,
+    pub path: PathBuf,
+    pub dev: u64,
+    pub ino: u64,
+    pub offset: u64,
+    /// Unix seconds when the file was last seen by discovery; old entries are pruned.
+    pub last_seen: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Body {
+    version: u32,
+    files: Vec<Checkpoint>,
+}
+
+const FILE_NAME: &str = "checkpoints.json";
+const CHECKSUM_PREFIX: &str = "# fnv1a64 ";
+
+/// Why the stored checkpoints could not be used (start-up goes on without them).
+#[derive(Debug, thiserror::Error)]
+pub enum LoadProblem {
+    #[error("checkpoint file {path} is damaged ({reason}); it was moved to {moved_to} and files are read from their beginning")]
+    Corrupt {
+        path: PathBuf,
+        reason: String,
+        moved_to: PathBuf,
+    },
+}
+
+pub struct CheckpointStore {
+    dir: PathBuf,
+    entries: HashMap<u64, Checkpoint>,
+    dirty: bool,
+    /// Whether a checkpoint file existed at start (a first start reads files per `read_from`).
+    pub existed: bool,
+}
+
+impl CheckpointStore {
+    /// Opens the store in `dir`, creating the directory, and checks that it is writable: a state
+    /// directory the agent cannot write would silently lose every checkpoint.
+    pub fn open(dir: &Path) -> io::Result<(CheckpointStore, Option<LoadProblem>)> {
+        fs::create_dir_all(dir)?;
+        let probe = dir.join(".write-test");
+        File::create(&probe)?;
+        let _ = fs::remove_file(&probe);
+        let path = dir.join(FILE_NAME);
+        let mut store = CheckpointStore {
+            dir: dir.to_owned(),
+            entries: HashMap::new(),
+            dirty: false,
+            existed: false,
+        };
+        let text = match fs::read(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((store, None)),
+            Err(e) => return Err(e),
+        };
+        store.existed = true;
+        match parse(&text) {
+            Ok(files) => {
+                store.entries = files
+                    .into_iter()
+                    .filter_map(|c| Some((u64::from_str_radix(&c.id, 16).ok()?, c)))
+                    .collect();
+                Ok((store, None))
+            }
+            Err(reason) => {
+                let moved_to = dir.join(format!("{FILE_NAME}.corrupt-{}", unix_now()));
+                fs::rename(&path, &moved_to)?;
+                Ok((
+                    store,
+                    Some(LoadProblem::Corrupt {
+                        path,
+                        reason,
+                        moved_to,
+                    }),
+                ))
+            }
+        }
+    }
+
+    pub fn get(&self, id: u64) -> Option<&Checkpoint> {
+        self.entries.get(&id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Records delivered progress of a file.
+    pub fn set(&mut self, id: u64, path: &Path, dev: u64, ino: u64, offset: u64) {
+        let now = unix_now();
+        match self.entries.get_mut(&id) {
+            Some(c) if c.offset == offset && c.path == path => {}
+            Some(c) => {
+                c.offset = offset;
+                c.path = path.to_owned();
+                c.dev = dev;
+                c.ino = ino;
+                c.last_seen = now;
+                self.dirty = true;
+            }
+            None => {
+                self.entries.insert(
+                    id,
+                    Checkpoint {
+                        id: format!("{id:016x}"),
+                        path: path.to_owned(),
+                        dev,
+                        ino,
+                        offset,
+                        last_seen: now,
+                    },
+                );
+                self.dirty = true;
+            }
+        }
+    }
+
+    /// Marks files as still present, so that pruning keeps them.
+    pub fn touch(&mut self, id: u64) {
+        if let Some(c) = self.entries.get_mut(&id) {
+            let now = unix_now();
+            if now.saturating_sub(c.last_seen) >= 60 {
+                c.last_seen = now;
+                self.dirty = true;
+            }
+        }
+    }
+
+    /// Forgets a file that is finished and gone.
+    pub fn remove(&mut self, id: u64) {
+        if self.entries.remove(&id).is_some() {
+            self.dirty = true;
+        }
+    }
+
+    /// Drops entries not seen for `max_age_secs` (files deleted while the agent was down).
+    pub fn prune(&mut self, max_age_secs: u64) {
+        let now = unix_now();
+        let before = self.entries.len();
+        self.entries
+            .retain(|_, c| now.saturating_sub(c.last_seen) <= max_age_secs);
+        self.dirty |= self.entries.len() != before;
+    }
+
+    /// Writes the checkpoints if they changed.
+    pub fn persist(&mut self) -> io::Result<()> {
+        if !self.dirty {
+            return Ok(());
+        }
+        let mut files: Vec<Checkpoint> = self.entries.values().cloned().collect();
+        files.sort_by(|a, b| a.path.cmp(&b.path).then(a.id.cmp(&b.id)));
+        let body = serde_json::to_string(&Body { version: 1, files })
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        let text = format!(
+            "{body}\n{CHECKSUM_PREFIX}{:016x}\n",
+            fnv1a(FNV_OFFSET, body.as_bytes())
+        );
+        let tmp = self.dir.join(format!("{FILE_NAME}.tmp"));
+        {
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&tmp)?;
+            f.write_all(text.as_bytes())?;
+            f.sync_all()?;
+        }
+        fs::rename(&tmp, self.dir.join(FILE_NAME))?;
+        // The rename is durable only once the directory is.
+        File::open(&self.dir)?.sync_all()?;
+        self.dirty = false;
+        Ok(())
+    }
+}
+
+fn parse(text: &[u8]) -> Result<Vec<Checkpoint>, String> {
+    let text = std::str::from_utf8(text).map_err(|_| "not UTF-8".to_owned())?;
+    let text = text
+        .strip_suffix('\n')
+        .ok_or("truncated (no final newline)")?;
+    let (body, sum) = text.rsplit_once('\n').ok_or("no checksum line")?;
+    let sum = sum
+        .strip_prefix(CHECKSUM_PREFIX)
+        .ok_or("no checksum line")?;
+    let want = u64::from_str_radix(sum, 16).map_err(|_| "unreadable checksum".to_owned())?;
+    if fnv1a(FNV_OFFSET, body.as_bytes()) != want {
+        return Err("checksum mismatch".into());
+    }
+    let body: Body = serde_json::from_str(body).map_err(|e| e.to_string())?;
+    if body.version != 1 {
+        return Err(format!("unknown version {}", body.version));
+    }
+    Ok(body.files)
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut s, problem) = CheckpointStore::open(dir.path()).unwrap();
+        assert!(problem.is_none() && !s.existed);
+        s.set(0xabc, Path::new("/a.log"), 1, 2, 300);
+        s.persist().unwrap();
+        let (s, problem) = CheckpointStore::open(dir.path()).unwrap();
+        assert!(problem.is_none() && s.existed);
+        assert_eq!(s.get(0xabc).unwrap().offset, 300);
+        assert_eq!(s.get(0xabc).unwrap().id, "0000000000000abc");
+    }
+
+    #[test]
+    fn damage_is_detected_and_set_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut s, _) = CheckpointStore::open(dir.path()).unwrap();
+        s.set(1, Path::new("/a.log"), 1, 2, 300);
+        s.persist().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let text = fs::read_to_string(&path).unwrap();
+        for damaged in [
+            text.replace("300", "301"),
+            text[..text.len() / 2].to_owned(),
+            String::new(),
+            "\u{0}\u{0}\u{0}".to_owned(),
+        ] {
+            fs::write(&path, damaged).unwrap();
+            let (s, problem) = CheckpointStore::open(dir.path()).unwrap();
+            assert!(s.is_empty());
+            let msg = problem.unwrap().to_string();
+            assert!(msg.contains("damaged"), "{msg}");
+            assert!(!path.exists(), "moved aside");
+        }
+    }
+
+    #[test]
+    fn prune_and_remove() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut s, _) = CheckpointStore::open(dir.path()).unwrap();
+        s.set(1, Path::new("/a"), 0, 0, 1);
+        s.set(2, Path::new("/b"), 0, 0, 1);
+        s.remove(1);
+        s.prune(3600);
+        assert_eq!(s.len(), 1);
+        s.entries.get_mut(&2).unwrap().last_seen = 0;
+        s.prune(3600);
+        assert!(s.is_empty());
+    }
+}

@@ -1,0 +1,157 @@
+//! logship-bench: measures the agent on generated workloads (see `logship_testkit::bench` and
+//! docs/benchmark.md).
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use logship_testkit::bench::{self, BenchOptions};
+use logship_testkit::workload::Format;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(about = "Benchmark the logship agent against an in-process Elasticsearch bulk sink")]
+struct Args {
+    /// The agent binary (default: `logship` next to this binary). `standin` runs the bundled
+    /// stand-in agent, to check the bench itself.
+    #[arg(long)]
+    agent: Option<PathBuf>,
+    /// Arguments for the agent (repeatable; default: `run`).
+    #[arg(long = "agent-arg")]
+    agent_args: Vec<String>,
+    /// Extra agent environment, KEY=VALUE (repeatable); inherited LOGSHIP_*, ES_* and KUBE_*
+    /// variables are not passed on.
+    #[arg(long = "env")]
+    env: Vec<String>,
+    /// Case(s) to run, comma-separated or repeated: standard, cri, files2000, long, small.
+    #[arg(long, value_delimiter = ',', default_value = "standard")]
+    case: Vec<String>,
+    /// List the cases and exit.
+    #[arg(long)]
+    list_cases: bool,
+    /// Where workloads are cached and runs happen.
+    #[arg(long, default_value = "/tmp/logship-bench")]
+    work_dir: PathBuf,
+    /// Override the case's number of files.
+    #[arg(long)]
+    files: Option<usize>,
+    /// Override the case's messages per file.
+    #[arg(long)]
+    lines_per_file: Option<u64>,
+    /// Override the case's average message size.
+    #[arg(long)]
+    line_size: Option<usize>,
+    /// Override the case's fraction of JSON messages.
+    #[arg(long)]
+    json_ratio: Option<f64>,
+    /// Override the case's log format.
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// Override the case's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Keep each run's directory (agent log, state dir, sink sample) even on success.
+    #[arg(long)]
+    keep: bool,
+    /// Append each result as a JSON line to the results file.
+    #[arg(long)]
+    json: bool,
+    /// Results file for --json (default: WORK_DIR/results.jsonl).
+    #[arg(long)]
+    results: Option<PathBuf>,
+    /// Parse every document at the sink and count distinct _ids (slower sink).
+    #[arg(long)]
+    verify: bool,
+    /// Do not read the input once before the run.
+    #[arg(long)]
+    no_warm: bool,
+    /// Give up after this many seconds (default: 120 + 1 per 5,000 records).
+    #[arg(long)]
+    timeout: Option<f64>,
+    /// Give up when no record arrives for this many seconds.
+    #[arg(long, default_value_t = 60.0)]
+    stall: f64,
+    /// No progress lines on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn sibling(name: &str) -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("locating this binary")?;
+    Ok(exe.parent().context("binary has no directory")?.join(name))
+}
+
+/// Exit status: 0 all cases ok, 1 a case did not complete, 2 the bench could not run.
+fn main() -> std::process::ExitCode {
+    match run(Args::parse()) {
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => std::process::ExitCode::from(1),
+        Err(e) => {
+            eprintln!("logship-bench: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+fn run(a: Args) -> anyhow::Result<bool> {
+    if a.list_cases {
+        for (name, what) in bench::CASES {
+            println!("{name:<10} {what}");
+        }
+        return Ok(true);
+    }
+    let agent = match &a.agent {
+        None => sibling("logship")?,
+        Some(p) if p.as_os_str() == "standin" => sibling("bench-standin-agent")?,
+        Some(p) => p.clone(),
+    };
+    let mut extra_env = Vec::new();
+    for kv in &a.env {
+        let (k, v) = kv
+            .split_once('=')
+            .with_context(|| format!("--env {kv:?} is not KEY=VALUE"))?;
+        extra_env.push((k.to_string(), v.to_string()));
+    }
+    let mut all_ok = true;
+    for case in &a.case {
+        let Some(mut spec) = bench::case_spec(case) else {
+            bail!("unknown case {case:?} (see --list-cases)");
+        };
+        spec.files = a.files.unwrap_or(spec.files);
+        spec.lines_per_file = a.lines_per_file.unwrap_or(spec.lines_per_file);
+        spec.line_size = a.line_size.unwrap_or(spec.line_size);
+        spec.json_ratio = a.json_ratio.unwrap_or(spec.json_ratio);
+        spec.format = a.format.unwrap_or(spec.format);
+        spec.seed = a.seed.unwrap_or(spec.seed);
+        let mut opts = BenchOptions::new(case, spec, agent.clone(), a.work_dir.clone());
+        if !a.agent_args.is_empty() {
+            opts.agent_args = a.agent_args.clone();
+        }
+        opts.extra_env = extra_env.clone();
+        opts.keep = a.keep;
+        opts.warm = !a.no_warm;
+        opts.verify = a.verify;
+        opts.timeout = a.timeout.map(Duration::from_secs_f64);
+        opts.stall = Duration::from_secs_f64(a.stall);
+        opts.verbose = !a.quiet;
+        let r = bench::run(&opts)?;
+        println!("{}", r.line());
+        if let Some(dir) = &r.run_dir {
+            eprintln!("[bench] run directory kept: {dir}");
+        }
+        if a.json {
+            let path = a
+                .results
+                .clone()
+                .unwrap_or_else(|| a.work_dir.join("results.jsonl"));
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .with_context(|| format!("opening {}", path.display()))?;
+            writeln!(f, "{}", serde_json::to_string(&r)?)?;
+        }
+        all_ok &= r.ok();
+    }
+    Ok(all_ok)
+}

@@ -1,0 +1,476 @@
+//! The HTTP side: accept loop, one hyper connection per client that the double can reset at
+//! will (the `down` and `drop_next_responses` faults), routing, body limits, gzip, and the
+//! request-level faults.
+
+use std::convert::Infallible;
+use std::io::Read;
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{oneshot, Notify};
+
+use super::bulk::{self, BulkRequest};
+use super::error::{method_not_allowed, no_handler, EsError};
+use super::faults::{injected_failure, RequestFault};
+use super::reply::{Body, Reply, JSON};
+use super::versions::{Profile, Types};
+use super::{cluster, control, Shared};
+
+pub(crate) async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut stop: oneshot::Receiver<()>,
+) {
+    loop {
+        tokio::select! {
+            _ = &mut stop => return,
+            acc = listener.accept() => match acc {
+                Ok((stream, _)) => {
+                    tokio::spawn(connection(shared.clone(), stream));
+                }
+                // Out of descriptors and the like: pause instead of spinning.
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            },
+        }
+    }
+}
+
+#[derive(Default)]
+struct ConnCtl {
+    abort: Notify,
+    control_in_flight: AtomicUsize,
+    /// Set when a control request on this connection switched `down` on: its answer must
+    /// still reach the client.
+    spare_next_down: AtomicBool,
+}
+
+/// Makes the kernel answer with RST instead of FIN when the socket is closed, which is what a
+/// crashed or firewalled server looks like to the client.
+fn arm_reset(fd: RawFd) {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: fd belongs to a socket this task still owns (the hyper connection holding it has
+    // not been dropped yet), and the option value is a properly sized `linger`.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
+}
+
+async fn connection(shared: Arc<Shared>, stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let fd = stream.as_raw_fd();
+    let ctl = Arc::new(ConnCtl::default());
+    let mut down = shared.down.subscribe();
+    let svc = {
+        let (shared, ctl) = (shared.clone(), ctl.clone());
+        service_fn(move |req| handle(shared.clone(), ctl.clone(), req))
+    };
+    let mut builder = http1::Builder::new();
+    builder.auto_date_header(false).keep_alive(true);
+    let conn = builder.serve_connection(TokioIo::new(stream), svc);
+    tokio::pin!(conn);
+    loop {
+        tokio::select! {
+            _ = conn.as_mut() => return,
+            _ = ctl.abort.notified() => break,
+            changed = down.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                let spared = ctl.spare_next_down.swap(false, Ordering::SeqCst)
+                    || ctl.control_in_flight.load(Ordering::SeqCst) > 0;
+                if *down.borrow_and_update() && !spared {
+                    shared.with_stats(|s| s.reset_connections += 1);
+                    break;
+                }
+            }
+        }
+    }
+    arm_reset(fd);
+}
+
+struct ControlGuard(Arc<ConnCtl>);
+
+impl Drop for ControlGuard {
+    fn drop(&mut self) {
+        self.0.control_in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+enum Route {
+    Root,
+    Health(Option<String>),
+    CatIndices(Option<String>),
+    Bulk(Option<String>, Option<String>),
+}
+
+fn route(prof: &Profile, method: &str, path: &str, segs: &[String]) -> Result<Route, EsError> {
+    let get = matches!(method, "GET" | "HEAD");
+    let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let need = |ok: bool, allowed: &[&str], r: Route| {
+        if ok {
+            Ok(r)
+        } else {
+            Err(method_not_allowed(path, method, allowed))
+        }
+    };
+    let post = matches!(method, "POST" | "PUT");
+    match s.as_slice() {
+        [] => need(get, &["GET", "HEAD"], Route::Root),
+        ["_cluster", "health"] => need(get, &["GET"], Route::Health(None)),
+        ["_cluster", "health", ix] => need(get, &["GET"], Route::Health(Some(ix.to_string()))),
+        ["_cat", "indices"] => need(get, &["GET"], Route::CatIndices(None)),
+        ["_cat", "indices", ix] => need(get, &["GET"], Route::CatIndices(Some(ix.to_string()))),
+        ["_bulk"] => need(post, &["POST", "PUT"], Route::Bulk(None, None)),
+        [ix, "_bulk"] if !ix.starts_with('_') => need(
+            post,
+            &["POST", "PUT"],
+            Route::Bulk(Some(ix.to_string()), None),
+        ),
+        [ix, t, "_bulk"] if !ix.starts_with('_') && prof.types != Types::Removed => need(
+            post,
+            &["POST", "PUT"],
+            Route::Bulk(Some(ix.to_string()), Some(t.to_string())),
+        ),
+        _ => Err(no_handler(path, method)),
+    }
+}
+
+pub(crate) fn pct_decode(s: &str, plus_is_space: bool) -> String {
+    let b = s.as_bytes();
+    let hex = |c: u8| (c as char).to_digit(16);
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if b[i] == b'+' && plus_is_space {
+            b' '
+        } else {
+            b[i]
+        });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn parse_query(q: Option<&str>) -> Vec<(String, String)> {
+    q.unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (pct_decode(k, true), pct_decode(v, true))
+        })
+        .collect()
+}
+
+/// Reads the whole body; `None` when it is longer than `max` (the rest is drained so the
+/// client reads the 413 instead of a reset).
+async fn read_body(mut body: Incoming, max: usize) -> Result<Option<Vec<u8>>, hyper::Error> {
+    let mut buf = Vec::new();
+    let mut too_big = false;
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame?.into_data() {
+            if !too_big && buf.len() + data.len() > max {
+                too_big = true;
+                buf = Vec::new();
+            }
+            if !too_big {
+                buf.extend_from_slice(&data);
+            }
+        }
+    }
+    Ok((!too_big).then_some(buf))
+}
+
+/// Content-Encoding of the request. `Ok(None)`: larger than `max` once inflated (ES limits the
+/// decompressed content, its decompressor sits before the aggregator).
+fn inflate(enc: &str, data: &[u8], max: usize) -> Result<Option<Vec<u8>>, EsError> {
+    fn drain(r: impl Read, max: usize) -> std::io::Result<Option<Vec<u8>>> {
+        let mut out = Vec::new();
+        r.take(max as u64 + 1).read_to_end(&mut out)?;
+        Ok((out.len() <= max).then_some(out))
+    }
+    let res = match enc {
+        "gzip" | "x-gzip" => drain(flate2::read::MultiGzDecoder::new(data), max),
+        "deflate" => drain(flate2::read::ZlibDecoder::new(data), max)
+            .or_else(|_| drain(flate2::read::DeflateDecoder::new(data), max)),
+        _ => return Ok(Some(data.to_vec())),
+    };
+    res.map_err(|e| EsError::iae(format!("invalid {enc} content: {e}")))
+}
+
+/// 6.x+ refuse a body without a JSON-ish Content-Type.
+fn check_content_type(prof: &Profile, values: &[&str]) -> Result<(), EsError> {
+    let Some(first) = values.first() else {
+        return Err(EsError::simple(406, "Content-Type header is missing"));
+    };
+    let all = values.join(",");
+    let base = first
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    const OK: [&str; 7] = [
+        "application/json",
+        "application/x-ndjson",
+        "application/vnd.elasticsearch+json",
+        "application/vnd.elasticsearch+x-ndjson",
+        "application/smile",
+        "application/cbor",
+        "application/yaml",
+    ];
+    if !OK.contains(&base.as_str())
+        || (base.starts_with("application/vnd.elasticsearch") && prof.esv < (7, 11, 0))
+    {
+        return Err(EsError::simple(
+            406,
+            format!("Content-Type header [{all}] is not supported"),
+        ));
+    }
+    let compat = all
+        .to_ascii_lowercase()
+        .split("compatible-with")
+        .nth(1)
+        .map(|rest| {
+            rest.trim_start_matches([' ', '='])
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+        });
+    if let Some(n) = compat.and_then(|n| n.parse::<u32>().ok()) {
+        if !prof.os && n != prof.major && n + 1 != prof.major {
+            return Err(EsError::new(400, "media_type_header_exception", "Invalid media-type value on headers [Content-Type]")
+                .caused_by(
+                    "status_exception",
+                    format!(
+                        "A compatible version is required on both Content-Type and Accept headers if either one has \
+                         requested a compatible version and the compatible versions must match. Accept=null, Content-Type={n}"
+                    ),
+                ));
+        }
+    }
+    Ok(())
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    ctl: Arc<ConnCtl>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let prof = &shared.prof;
+    let method = req.method().as_str().to_string();
+    let path = req.uri().path().to_string();
+    let segs: Vec<String> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| pct_decode(s, false))
+        .collect();
+    let params = parse_query(req.uri().query());
+    let head = method == "HEAD";
+    let header = |name: &str| -> Vec<String> {
+        req.headers()
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_string)
+            .collect()
+    };
+    let gzip_ok = header("accept-encoding")
+        .iter()
+        .any(|v| v.to_ascii_lowercase().contains("gzip"));
+    let encoding = header("content-encoding")
+        .first()
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let ctypes = header("content-type");
+    let max = shared.max_content_length;
+
+    if segs.first().is_some_and(|s| s == "_double") {
+        ctl.control_in_flight.fetch_add(1, Ordering::SeqCst);
+        let _guard = ControlGuard(ctl.clone());
+        let reply = match read_body(req.into_body(), max).await {
+            Ok(Some(body)) => {
+                let was_down = *shared.down.borrow();
+                let r = control::handle(&shared, &method, &segs[1..], &params, &body);
+                if !was_down && *shared.down.borrow() {
+                    ctl.spare_next_down.store(true, Ordering::SeqCst);
+                }
+                r
+            }
+            Ok(None) => Reply {
+                status: 413,
+                body: Body::Empty,
+            },
+            Err(_) => Reply::error(&EsError::iae("unreadable request body")),
+        };
+        return Ok(reply.into_response(prof, head, gzip_ok));
+    }
+
+    let route = route(prof, &method, &path, &segs);
+    let faultable = match &route {
+        Ok(Route::Bulk(..)) => true,
+        Ok(Route::Root) => shared.lock().faults.faults.include_root,
+        _ => false,
+    };
+    if faultable {
+        let (down, delay) = {
+            let st = shared.lock();
+            (st.faults.faults.down, st.faults.faults.delay_ms)
+        };
+        if down {
+            shared.with_stats(|s| {
+                s.requests += 1;
+                s.reset_connections += 1;
+            });
+            ctl.abort.notify_one();
+            std::future::pending::<()>().await;
+        }
+        if delay > 0 {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        }
+    }
+    let mut fault = RequestFault::None;
+    let mut reply = match read_body(req.into_body(), max).await {
+        // The client went away mid-body: nobody to answer.
+        Err(_) => {
+            return Ok(Reply {
+                status: 400,
+                body: Body::Empty,
+            }
+            .into_response(prof, true, false))
+        }
+        Ok(None) => Reply {
+            status: 413,
+            body: Body::Empty,
+        },
+        Ok(Some(wire)) => {
+            let gzip_req = !encoding.is_empty() && !wire.is_empty();
+            let body = if gzip_req {
+                inflate(&encoding, &wire, max)
+            } else {
+                Ok(Some(wire))
+            };
+            if faultable {
+                fault = shared.lock().faults.decide_request();
+            }
+            match (body, fault) {
+                (_, RequestFault::Fail(status)) => {
+                    shared.with_stats(|s| s.injected_request_failures += 1);
+                    injected_failure(status)
+                }
+                (Err(e), _) => Reply::error(&e),
+                (Ok(None), _) => Reply {
+                    status: 413,
+                    body: Body::Empty,
+                },
+                (Ok(Some(body)), _) => {
+                    let mut r = answer(&shared, route, &path, &params, &body, gzip_req, &ctypes);
+                    let pretty = params.iter().any(|(k, v)| k == "pretty" && v != "false");
+                    let filter = params
+                        .iter()
+                        .find(|(k, _)| k == "filter_path")
+                        .map(|(_, v)| v.as_str());
+                    r.shape(filter, pretty);
+                    r
+                }
+            }
+        }
+    };
+    if fault == RequestFault::Drop {
+        shared.with_stats(|s| {
+            s.requests += 1;
+            s.dropped_responses += 1;
+        });
+        ctl.abort.notify_one();
+        std::future::pending::<()>().await;
+    }
+    if fault == RequestFault::Garbage {
+        shared.with_stats(|s| s.garbage_responses += 1);
+        reply = Reply {
+            status: 200,
+            body: Body::Raw(
+                b"not json: es-double garbage_next_responses\n".to_vec(),
+                JSON,
+            ),
+        };
+    }
+    let status = reply.status;
+    shared.with_stats(|s| {
+        s.requests += 1;
+        *s.requests_by_status.entry(status).or_default() += 1;
+    });
+    Ok(reply.into_response(prof, head, gzip_ok))
+}
+
+fn answer(
+    shared: &Shared,
+    route: Result<Route, EsError>,
+    path: &str,
+    params: &[(String, String)],
+    body: &[u8],
+    gzip: bool,
+    ctypes: &[String],
+) -> Reply {
+    let prof = &shared.prof;
+    let res = route.and_then(|r| match r {
+        Route::Root => Ok(Reply {
+            status: 200,
+            body: Body::Raw(prof.version.root_body().as_bytes().to_vec(), JSON),
+        }),
+        Route::Health(ix) => cluster::health(prof, &shared.lock().store, ix.as_deref(), params),
+        Route::CatIndices(ix) => {
+            cluster::cat_indices(prof, &shared.lock().store, ix.as_deref(), params)
+        }
+        Route::Bulk(ix, t) => {
+            if body.is_empty() {
+                return Err(EsError::new(
+                    400,
+                    "parse_exception",
+                    "request body is required",
+                ));
+            }
+            if prof.strict_content_type {
+                let v: Vec<&str> = ctypes.iter().map(String::as_str).collect();
+                check_content_type(prof, &v)?;
+            }
+            let req = BulkRequest {
+                raw_path: path,
+                path_index: ix.as_deref(),
+                path_type: t.as_deref(),
+                params,
+                body,
+                gzip,
+            };
+            let res = bulk::run(prof, &mut shared.lock(), &req);
+            shared.changed.notify_all();
+            res
+        }
+    });
+    res.unwrap_or_else(|e| Reply::error(&e))
+}
