@@ -5,9 +5,17 @@
 #
 #   python3-elasticsearch  the official client (7.17), used by testkit/tests/python_client.rs
 #                          to cross-check the ES double; it imports under /usr/bin/python3.
+#   python3-elasticsearch-curator  Curator 5.8, which tests/retention/curator.rs runs with the
+#                          original's action file to cross-check `logship retention`. Debian
+#                          ships no /usr/bin/curator: the test starts curator.cli:cli under
+#                          /usr/bin/python3.
+#   python3-msgpack        an independent msgpack decoder: tests/forward.rs decodes what the
+#                          forward output sent with it.
+#   python3-fluent-logger  a real fluent forward sender (fluent.sender), which tests/forward.rs
+#                          points at the forward input.
 set -euo pipefail
 
-PACKAGES=(python3-elasticsearch)
+PACKAGES=(python3-elasticsearch python3-elasticsearch-curator python3-msgpack python3-fluent-logger)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -39,3 +47,15 @@ if ! /usr/bin/python3 -c "import elasticsearch" 2>/dev/null; then
   echo "install-test-deps: python3-elasticsearch is installed but /usr/bin/python3 cannot import elasticsearch" >&2
   exit 1
 fi
+
+if ! /usr/bin/python3 -c "import curator.cli" 2>/dev/null; then
+  echo "install-test-deps: python3-elasticsearch-curator is installed but /usr/bin/python3 cannot import curator.cli" >&2
+  exit 1
+fi
+
+for module in msgpack fluent.sender; do
+  if ! /usr/bin/python3 -c "import $module" 2>/dev/null; then
+    echo "install-test-deps: /usr/bin/python3 cannot import $module (python3-msgpack, python3-fluent-logger)" >&2
+    exit 1
+  fi
+done

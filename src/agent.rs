@@ -8,13 +8,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::{http, metrics};
 use anyhow::{anyhow, Context};
+use logship_collector::forward_input::ForwardInputStats;
+use logship_collector::kube::{KubeSettings, KubeStats, MetaOptions, PodMetadata};
 use logship_collector::{
     pipe, CheckpointStore, CollectorStats, DecodeOptions, FileSource, FileSourceConfig,
 };
 use logship_config::{Output, ReadFrom, Settings};
 use logship_forwarder::{
-    run_elasticsearch, run_ndjson, DocumentOptions, EsOutputConfig, EsTarget, OutputStats,
+    fan_out, run_elasticsearch, run_forward, run_ndjson, DocumentOptions, EsOutputConfig, EsTarget,
+    ForwardStats, OutputStats,
 };
 
 /// How long a stopping agent waits for the outputs to settle what was read (the original
@@ -29,8 +33,16 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     let stop = Arc::new(AtomicBool::new(false));
     let collector_stats = Arc::new(CollectorStats::default());
+    let kube_stats = Arc::new(KubeStats::default());
     let output_stats = Arc::new(OutputStats::default());
     let (tx, rx) = pipe(settings.mem_buf_limit.bytes(), runtime.handle().clone());
+    // One pipe, one or two outputs (the forward output in addition): each gets every record.
+    let forward_cfg = crate::forward::output_config(&settings)?;
+    let forward_stats = Arc::new(OutputStats::default());
+    let forward_extra = Arc::new(ForwardStats::default());
+    let (mut feeds, fanout) = fan_out(rx, 1 + usize::from(forward_cfg.is_some()));
+    runtime.spawn(fanout);
+    let rx = feeds.remove(0);
     // Checkpoints make sense where delivery is acknowledged by a server; a local run to stdout
     // starts over each time and needs no state directory.
     let checkpoints = match settings.output {
@@ -86,6 +98,58 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
         }
     };
 
+    let output = match forward_cfg {
+        None => output,
+        Some(cfg) => {
+            let feed = feeds.remove(0);
+            let (stats, extra) = (Arc::clone(&forward_stats), Arc::clone(&forward_extra));
+            tracing::info!(server = %cfg.server, "forwarding to the fluent forward server as well");
+            let forward = runtime.spawn(async move { run_forward(cfg, feed, stats, extra).await });
+            runtime.spawn(crate::forward::both(output, forward))
+        }
+    };
+    let input_stats = Arc::new(ForwardInputStats::default());
+    let forward_input = crate::forward::start_input(&settings, &runtime, &tx, &input_stats);
+
+    let memory = tx.memory_gauge();
+    let output_name = match settings.output {
+        Output::Elasticsearch => "elasticsearch",
+        Output::Stdout => "stdout",
+        Output::File(_) => "file",
+    };
+    let alive = Arc::new(AtomicBool::new(true));
+    let ready = {
+        let input = Arc::clone(&collector_stats);
+        let output = output.abort_handle();
+        Arc::new(move || input.started.load(Ordering::Relaxed) && !output.is_finished())
+    };
+    let endpoint = http::Endpoint {
+        registry: metrics::registry(metrics::AgentMetrics {
+            input: Arc::clone(&collector_stats),
+            memory,
+            outputs: std::iter::once((output_name, Arc::clone(&output_stats)))
+                .chain(
+                    settings
+                        .forward_server
+                        .is_some()
+                        .then(|| ("forward", Arc::clone(&forward_stats))),
+                )
+                .collect(),
+            forward: settings
+                .forward_server
+                .is_some()
+                .then(|| Arc::clone(&forward_extra)),
+            forward_input: forward_input.is_some().then(|| Arc::clone(&input_stats)),
+            kube: Arc::clone(&kube_stats),
+        }),
+        ready,
+        alive: Arc::clone(&alive),
+    };
+    let bound = runtime
+        .block_on(http::serve(settings.http_addr, endpoint))
+        .with_context(|| format!("LOGSHIP_HTTP_ADDR: cannot listen on {}", settings.http_addr))?;
+    tracing::info!(addr = %bound, "serving /metrics, /healthz and /readyz");
+
     let mut source_cfg = FileSourceConfig::new(
         settings.input_globs.clone(),
         DecodeOptions {
@@ -97,12 +161,15 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
     source_cfg.start_at_end = settings.read_from == ReadFrom::Tail;
     source_cfg.exit_on_eof = settings.exit_on_eof;
     source_cfg.drain_timeout = GRACE;
-    let source = FileSource::new(
+    let mut source = FileSource::new(
         source_cfg,
         Arc::clone(&collector_stats),
         Arc::clone(&stop),
         checkpoints,
     );
+    if let Some(pods) = start_pod_metadata(&settings, runtime.handle(), &kube_stats) {
+        source = source.with_pod_metadata(pods);
+    }
     let input = std::thread::Builder::new()
         .name("logship-files".into())
         .spawn(move || source.run(tx))
@@ -116,7 +183,11 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
             _ = shutdown_signal() => {}
         }
         tracing::info!("stopping: finishing what was read");
+        alive.store(false, Ordering::Relaxed);
         stop.store(true, Ordering::Relaxed);
+        if let Some(input) = &forward_input {
+            let _ = input.send(true);
+        }
         match tokio::time::timeout(GRACE, &mut output).await {
             Ok(done) => done.map_err(|e| anyhow!("output task failed: {e}"))?.map_err(|e| anyhow!(e)),
             Err(_) => {
@@ -139,6 +210,38 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
     summarize(&collector_stats, &output_stats);
     runtime.shutdown_timeout(Duration::from_millis(100));
     result
+}
+
+/// Pod metadata from the Kubernetes API, when it is on and a client can be set up; otherwise
+/// records carry the pod fields of their file names only.
+fn start_pod_metadata(
+    settings: &Settings,
+    runtime: &tokio::runtime::Handle,
+    stats: &Arc<KubeStats>,
+) -> Option<PodMetadata> {
+    if !settings.kube_metadata {
+        return None;
+    }
+    let Some(node) = settings.kube_metadata_active() else {
+        // A local run has no node; a DaemonSet without NODE_NAME is a broken manifest.
+        let why = "pod metadata is off: NODE_NAME is not set (the DaemonSet sets it from spec.nodeName); records carry the pod fields of their file names only";
+        match settings.output {
+            Output::Elasticsearch => tracing::warn!("{why}"),
+            Output::Stdout | Output::File(_) => tracing::info!("{why}"),
+        }
+        return None;
+    };
+    let kube = KubeSettings {
+        node_name: node.to_owned(),
+        kubeconfig: settings.kubeconfig.clone(),
+        meta: MetaOptions {
+            labels: settings.kube_labels,
+            annotations: settings.kube_annotations,
+        },
+        wait: settings.kube_wait,
+        delete_delay: settings.kube_delete_delay,
+    };
+    logship_collector::kube::start(kube, runtime, Arc::clone(stats))
 }
 
 fn open_checkpoints(settings: &Settings) -> anyhow::Result<CheckpointStore> {

@@ -1,8 +1,13 @@
 //! `logship`: the node agent's command line. `run` starts the agent, `check-config` prints the
-//! plan the settings resolve to without starting anything.
+//! plan the settings resolve to without starting anything, `retention` prunes old indices.
 
 mod agent;
+mod forward;
+mod forward_metrics;
+mod http;
 mod logging;
+mod metrics;
+mod retention_cmd;
 
 use std::process::ExitCode;
 
@@ -28,6 +33,9 @@ enum Command {
     /// Print the resolved plan (which Elasticsearch, outputs, inputs) and exit: 0 if the
     /// settings are valid, 2 with every error otherwise.
     CheckConfig(SettingsArgs),
+    /// Delete the logstash-* and heapster-* indices dated more than KEEP_LOG_DAYS days ago from
+    /// the Elasticsearch the settings choose; print one line per index (kept, deleted, skipped).
+    Retention(retention_cmd::RetentionArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +51,7 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Retention(args) => retention_cmd::run_retention(args),
         Command::Run(args) => {
             let settings = match load_from_process_env(&args) {
                 Ok(s) => s,

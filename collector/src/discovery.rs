@@ -10,6 +10,8 @@ use crate::tailer::FileKey;
 pub struct Found {
     pub path: PathBuf,
     pub key: FileKey,
+    /// The size when looked at (for the lag gauge).
+    pub size: u64,
 }
 
 /// Expands the globs. Paths that vanish while being looked at, directories and unreadable
@@ -29,6 +31,7 @@ pub fn scan(globs: &[String]) -> Vec<Found> {
             match std::fs::metadata(&entry) {
                 Ok(meta) if meta.is_file() => found.push(Found {
                     key: FileKey::of(&meta),
+                    size: meta.len(),
                     path: entry,
                 }),
                 _ => {}

@@ -38,6 +38,60 @@ pub enum DockerError {
 }
 
 pub fn decode(line: &[u8]) -> Result<DockerLine<'_>, DockerError> {
+    if let Some(l) = decode_exact(line) {
+        return Ok(l);
+    }
+    decode_any(line)
+}
+
+/// The shape Docker's json-file driver writes, byte for byte: `{"log":"…","stream":"…",
+/// "time":"…"}`. Checked by hand in one pass per field, which is several times cheaper than a
+/// general JSON parse; anything else (other key orders, `attrs`, whitespace, odd escapes) goes to
+/// [`decode_any`].
+fn decode_exact(line: &[u8]) -> Option<DockerLine<'_>> {
+    let rest = line.strip_prefix(b"{\"log\":\"")?;
+    let (log, rest) = json_string_content(rest)?;
+    let rest = rest.strip_prefix(b",\"stream\":\"")?;
+    let (stream, rest) = json_string_content(rest)?;
+    let rest = rest.strip_prefix(b",\"time\":\"")?;
+    let (time, rest) = json_string_content(rest)?;
+    if rest != b"}" || stream.contains('\\') || time.contains('\\') {
+        return None;
+    }
+    let log = JsonText::from_validated_content(log);
+    let partial = !log.ends_with_newline();
+    Some(DockerLine {
+        log,
+        stream: Some(Stream::from_name(stream)),
+        time: Cow::Borrowed(time),
+        partial,
+    })
+}
+
+/// The content of a JSON string starting at `b` (just after its opening quote), and what follows
+/// the closing quote. `None` unless the content is valid UTF-8 with only valid escapes and no raw
+/// control characters, i.e. exactly what may be copied into a JSON document as it is.
+fn json_string_content(b: &[u8]) -> Option<(&str, &[u8])> {
+    let mut i = 0;
+    loop {
+        let j = i + memchr::memchr2(b'"', b'\\', &b[i..])?;
+        if b[j] == b'"' {
+            let content = &b[..j];
+            if content.iter().any(|&c| c < 0x20) {
+                return None;
+            }
+            let text = std::str::from_utf8(content).ok()?;
+            return Some((text, &b[j + 1..]));
+        }
+        match *b.get(j + 1)? {
+            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i = j + 2,
+            b'u' if b.get(j + 2..j + 6)?.iter().all(u8::is_ascii_hexdigit) => i = j + 6,
+            _ => return None,
+        }
+    }
+}
+
+fn decode_any(line: &[u8]) -> Result<DockerLine<'_>, DockerError> {
     let wire: Wire = serde_json::from_slice(line).map_err(|_| DockerError::NotJson)?;
     let raw = wire.log.ok_or(DockerError::NoLogString)?;
     let log = JsonText::from_validated_literal(raw.get()).ok_or(DockerError::NoLogString)?;
@@ -79,6 +133,43 @@ mod tests {
         )
         .unwrap();
         assert_eq!(l.log.as_escaped(), "x\\n");
+    }
+
+    #[test]
+    fn the_exact_shape_and_the_general_parse_agree() {
+        let lines: [&[u8]; 6] = [
+            br#"{"log":"hi \"x\" \u003cb\u003e \\ \/ \t\n","stream":"stdout","time":"2026-11-22T01:02:03.2Z"}"#,
+            br#"{"log":"piece","stream":"stderr","time":"2026-11-22T01:02:03Z"}"#,
+            "{\"log\":\"Gr\\u00fc\\u00dfe ü \u{1F30D} ok\\n\",\"stream\":\"stdout\",\"time\":\"2026-11-22T01:02:03Z\"}".as_bytes(),
+            br#"{"log":"","stream":"stdout","time":"2026-11-22T01:02:03Z"}"#,
+            br#"{"log":"\\","stream":"stdout","time":"t"}"#,
+            br#"{"log":"a\\\n","stream":"stdout","time":"t"}"#,
+        ];
+        for line in lines {
+            let fast = decode_exact(line).expect("exact shape");
+            let slow = decode_any(line).expect("general parse");
+            assert_eq!(fast, slow, "{}", String::from_utf8_lossy(line));
+        }
+    }
+
+    #[test]
+    fn anything_unusual_takes_the_general_path() {
+        for line in [
+            &br#"{"log":"bad \q escape\n","stream":"stdout","time":"t"}"#[..],
+            br#"{"log":"\u12","stream":"stdout","time":"t"}"#,
+            b"{\"log\":\"raw\ttab\",\"stream\":\"stdout\",\"time\":\"t\"}",
+            b"{\"log\":\"bad \xff\",\"stream\":\"stdout\",\"time\":\"t\"}",
+            br#"{"log":"x","stream":"stdout","attrs":{},"time":"t"}"#,
+            br#"{"log":"x","stream":"stdout","time":"t"} "#,
+            br#"{"log":"x","stream":"stdout","time":"t""#,
+            br#"{"log":"x"}"#,
+        ] {
+            assert!(
+                decode_exact(line).is_none(),
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use crate::acks::{AckTracker, Progress};
 use crate::checkpoint::CheckpointStore;
 use crate::discovery::{scan, Found};
+use crate::kube::PodMetadata;
 use crate::line_decoder::DecodeOptions;
 use crate::pipe::{BatchSender, Closed};
 use crate::record::Record;
@@ -68,6 +69,8 @@ pub struct FileSource {
     stop: Arc<AtomicBool>,
     checkpoints: Option<CheckpointStore>,
     acks: AckTracker,
+    /// Pod metadata from the Kubernetes API, when it is on.
+    kube: Option<PodMetadata>,
 }
 
 impl FileSource {
@@ -85,7 +88,15 @@ impl FileSource {
             stop,
             checkpoints,
             acks: AckTracker::new(),
+            kube: None,
         }
+    }
+
+    /// Records of kubelet's files carry their pod's metadata from `kube`; a file whose pod is
+    /// not known yet is read only once it is, or once `kube.wait` has passed.
+    pub fn with_pod_metadata(mut self, kube: PodMetadata) -> Self {
+        self.kube = Some(kube);
+        self
     }
 
     /// Runs until stopped (or, with `exit_on_eof`, until every file is read), waits for the
@@ -120,7 +131,11 @@ impl FileSource {
                 Ok(Round { read_any, all_eof }) => {
                     if self.cfg.exit_on_eof && all_eof && !read_any {
                         for t in self.tailers.values_mut() {
+                            let from = batch.records.len();
                             t.finish(&mut batch.records);
+                            if let Some(kube) = &self.kube {
+                                kube.drop_excluded(t, &mut batch.records, from);
+                            }
                             batch.progress.extend(t.progress(false));
                         }
                         let sent = batch.send(&mut self.acks, &tx, &stopping);
@@ -173,8 +188,21 @@ impl FileSource {
             all_eof: true,
         };
         let mut closed = Vec::new();
+        let now = Instant::now();
         for (key, tailer) in self.tailers.iter_mut() {
-            match tailer.poll(buf, &mut batch.records) {
+            let from = batch.records.len();
+            if let Some(kube) = &self.kube {
+                if kube.refresh(tailer, now) {
+                    // Its pod may show up any moment: not at its end, not to be closed yet.
+                    round.all_eof = false;
+                    continue;
+                }
+            }
+            let polled = tailer.poll(buf, &mut batch.records);
+            if let Some(kube) = &self.kube {
+                kube.drop_excluded(tailer, &mut batch.records, from);
+            }
+            match polled {
                 Ok(o) => {
                     round.read_any |= o.bytes > 0;
                     round.all_eof &= o.at_eof;
@@ -199,7 +227,11 @@ impl FileSource {
         }
         for key in closed {
             if let Some(mut t) = self.tailers.remove(&key) {
+                let from = batch.records.len();
                 t.finish(&mut batch.records);
+                if let Some(kube) = &self.kube {
+                    kube.drop_excluded(&t, &mut batch.records, from);
+                }
                 batch.progress.extend(t.progress(true));
                 tracing::debug!(path = %t.path().display(), "closed a rotated or deleted file");
             }
@@ -226,9 +258,17 @@ impl FileSource {
             return;
         };
         store.prune(CHECKPOINT_MAX_AGE_SECS);
-        if let Err(e) = store.persist() {
-            if self.stats.problem(crate::stats::Problem::CheckpointWrite) {
-                tracing::error!(error = %e, "cannot write the checkpoint file (further failures are only counted)");
+        match store.persist() {
+            Ok(()) => {
+                let now_ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64);
+                CollectorStats::set(&self.stats.checkpoints_current_at_ms, now_ms);
+            }
+            Err(e) => {
+                if self.stats.problem(crate::stats::Problem::CheckpointWrite) {
+                    tracing::error!(error = %e, "cannot write the checkpoint file (further failures are only counted)");
+                }
             }
         }
     }
@@ -238,9 +278,10 @@ impl FileSource {
     fn refresh(&mut self, first_scan: bool, out: &mut Vec<Record>) {
         let found = scan(&self.cfg.globs);
         let mut seen: HashMap<std::path::PathBuf, FileKey> = HashMap::with_capacity(found.len());
-        for Found { path, key } in found {
+        for Found { path, key, size } in found {
             seen.insert(path.clone(), key);
-            if self.tailers.contains_key(&key) {
+            if let Some(t) = self.tailers.get_mut(&key) {
+                t.observe_size(size);
                 continue;
             }
             match self.open(&path, key, first_scan) {
@@ -252,19 +293,29 @@ impl FileSource {
                 Err(e) => tracing::debug!(path = %path.display(), error = %e, "cannot open"),
             }
         }
+        let mut lag = 0;
         for (key, tailer) in self.tailers.iter_mut() {
+            lag += tailer.lag();
             let still_there = seen.get(tailer.path()) == Some(key);
             if !still_there && !tailer.orphaned {
                 tracing::debug!(path = %tailer.path().display(), "path rotated away or deleted; finishing the file");
                 tailer.orphaned = true;
             }
-            if let Err(e) = tailer.check_rewritten(out) {
+            let from = out.len();
+            let rewritten = tailer.check_rewritten(out);
+            if let Some(kube) = &self.kube {
+                kube.drop_excluded(tailer, out, from);
+            }
+            if let Err(e) = rewritten {
                 tailer.read_failed(&e);
             }
             if let (Some(store), Some(id)) = (&mut self.checkpoints, tailer.source_id()) {
                 store.touch(id);
             }
         }
+        CollectorStats::set(&self.stats.lag_bytes, lag);
+        CollectorStats::set(&self.stats.files_tailed, self.tailers.len() as u64);
+        self.stats.started.store(true, Ordering::Relaxed);
     }
 
     fn open(
@@ -278,7 +329,7 @@ impl FileSource {
         if FileKey::of(&meta) != key {
             return Ok(None);
         }
-        let identity = identify(&file)?;
+        let identity = identify(path, &file)?;
         let checkpoint = match (&self.checkpoints, identity) {
             (Some(store), Some(identity)) => store.get(identity.id).map(|c| c.offset),
             _ => None,

@@ -61,8 +61,9 @@ impl MergedObject {
         self.fields.is_empty()
     }
 
+    /// Heap bytes held (capacities).
     pub fn size(&self) -> usize {
-        self.text.len() + self.fields.len() * std::mem::size_of::<MergedField>()
+        self.text.capacity() + self.fields.capacity() * std::mem::size_of::<MergedField>()
     }
 }
 

@@ -22,6 +22,12 @@ impl JsonText {
         Some(JsonText(inner.to_owned()))
     }
 
+    /// Wraps string content a caller has checked: valid UTF-8, valid escapes, no raw control
+    /// characters.
+    pub(crate) fn from_validated_content(content: &str) -> JsonText {
+        JsonText(content.to_owned())
+    }
+
     /// The escaped content, without quotes.
     pub fn as_escaped(&self) -> &str {
         &self.0
@@ -29,6 +35,11 @@ impl JsonText {
 
     pub fn len(&self) -> usize {
         self.0.len()
+    }
+
+    /// Heap bytes held.
+    pub fn capacity(&self) -> usize {
+        self.0.capacity()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -40,14 +51,64 @@ impl JsonText {
         if !self.0.contains('\\') {
             return Cow::Borrowed(&self.0);
         }
-        let quoted = format!("\"{}\"", self.0);
-        match serde_json::from_str::<String>(&quoted) {
-            Ok(s) => Cow::Owned(s),
-            // Unreachable by the invariant; fall back to the escaped form rather than panic.
-            Err(_) => Cow::Borrowed(&self.0),
-        }
+        Cow::Owned(unescape_content(&self.0))
     }
+}
 
+/// Undoes JSON string escapes. Hand-written because it runs for every JSON log line (to merge
+/// it); the input is valid by the `JsonText` invariant, and anything unexpected is kept as is
+/// rather than failing.
+fn unescape_content(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        let b = rest.as_bytes();
+        let (c, used) = match b.get(i + 1) {
+            Some(b'n') => ('\n', 2),
+            Some(b't') => ('\t', 2),
+            Some(b'r') => ('\r', 2),
+            Some(b'"') => ('"', 2),
+            Some(b'\\') => ('\\', 2),
+            Some(b'/') => ('/', 2),
+            Some(b'b') => ('\u{8}', 2),
+            Some(b'f') => ('\u{c}', 2),
+            Some(b'u') => match hex4(rest.get(i + 2..i + 6)) {
+                Some(hi @ 0xD800..=0xDBFF) => {
+                    let lo = rest
+                        .get(i + 6..i + 8)
+                        .filter(|p| *p == "\\u")
+                        .and_then(|_| hex4(rest.get(i + 8..i + 12)))
+                        .filter(|lo| (0xDC00..=0xDFFF).contains(lo));
+                    match lo {
+                        Some(lo) => {
+                            let cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+                            (char::from_u32(cp).unwrap_or('\u{fffd}'), 12)
+                        }
+                        None => ('\u{fffd}', 6),
+                    }
+                }
+                Some(cp) => (char::from_u32(cp).unwrap_or('\u{fffd}'), 6),
+                None => ('\\', 1),
+            },
+            _ => ('\\', 1),
+        };
+        out.push(c);
+        rest = &rest[(i + used).min(rest.len())..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn hex4(s: Option<&str>) -> Option<u32> {
+    let s = s?;
+    if s.len() != 4 || !s.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    u32::from_str_radix(s, 16).ok()
+}
+
+impl JsonText {
     /// Whether the text ends with a newline (an escaped `\n` that is not an escaped backslash
     /// followed by `n`). Docker marks every complete line this way and leaves it off the pieces
     /// of a line it had to split.
@@ -145,6 +206,26 @@ mod tests {
         let parsed: String = serde_json::from_str(&format!("\"{}\"", j.as_escaped())).unwrap();
         assert_eq!(parsed, s);
         assert_eq!(j.unescape(), s);
+    }
+
+    #[test]
+    fn unescape_matches_serde() {
+        for content in [
+            r#"plain"#,
+            r#"a\"b\\c\/d\b\f\n\r\t"#,
+            r#"\u003cb\u003e \u00e9 \ud83c\udf0d \u2028"#,
+            r#"lone \ud83c surrogate"#,
+            r#"{\"a\":1}\n"#,
+        ] {
+            let j = JsonText(content.to_owned());
+            let want: String = serde_json::from_str(&format!("\"{content}\""))
+                .unwrap_or_else(|_| "\u{fffd}".into());
+            if content.contains("lone") {
+                assert_eq!(j.unescape(), "lone \u{fffd} surrogate");
+            } else {
+                assert_eq!(j.unescape(), want, "{content}");
+            }
+        }
     }
 
     #[test]

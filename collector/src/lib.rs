@@ -1,7 +1,8 @@
 //! The collector: logship's inputs. It finds container log files, tails them, decodes Docker
 //! json-file and CRI lines, joins the pieces of split lines, merges whole-line JSON, names the
-//! pod a file belongs to, and hands [`Record`]s to the outputs through a memory-bounded
-//! [`pipe`]. It knows nothing of Elasticsearch or any other destination: encoding records for a
+//! pod a file belongs to (and, through [`kube`], what the Kubernetes API says of that pod), and
+//! hands [`Record`]s to the outputs through a memory-bounded [`pipe`]. The [`forward_input`]
+//! takes records over the fluent forward protocol into the same pipe. It knows nothing of Elasticsearch or any other destination: encoding records for a
 //! wire format is the forwarder's job.
 
 pub mod acks;
@@ -12,8 +13,10 @@ pub mod discovery;
 pub mod docker;
 pub mod file_source;
 pub mod fingerprint;
+pub mod forward_input;
 pub mod json_merge;
 pub mod json_text;
+pub mod kube;
 pub mod line_decoder;
 pub mod pipe;
 pub mod pod_ref;
@@ -26,7 +29,7 @@ pub use checkpoint::CheckpointStore;
 pub use file_source::{FileSource, FileSourceConfig};
 pub use json_text::JsonText;
 pub use line_decoder::DecodeOptions;
-pub use pipe::{pipe, BatchReceiver, BatchSender, Delivery, RecordBatch};
-pub use record::{Record, Source, Stream};
+pub use pipe::{pipe, BatchReceiver, BatchSender, Delivery, MemoryGauge, RecordBatch};
+pub use record::{Record, RecordKind, Source, Stream};
 pub use stats::CollectorStats;
 pub use time::EventTime;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::assembler::{Assembler, Line, Piece};
 use crate::json_merge::MergedObject;
 use crate::json_text::JsonText;
-use crate::record::{Record, Source};
+use crate::record::{Record, RecordKind, Source};
 use crate::stats::{CollectorStats, Problem};
 use crate::time::EventTime;
 use crate::{cri, docker};
@@ -220,6 +220,7 @@ impl LineDecoder {
             log: line.log,
             merged,
             truncated: line.truncated,
+            kind: RecordKind::Line,
         }
     }
 
@@ -228,9 +229,11 @@ impl LineDecoder {
         if !log.as_escaped().starts_with('{') {
             return None;
         }
-        let text = log.unescape();
-        let text = text.strip_suffix('\n').unwrap_or(&text);
-        match MergedObject::parse_any(text.to_owned()) {
+        let mut text = log.unescape().into_owned();
+        if text.ends_with('\n') {
+            text.pop();
+        }
+        match MergedObject::parse_any(text) {
             Some(m) => {
                 CollectorStats::add(&self.stats.merged, 1);
                 Some(Box::new(m))

@@ -2,10 +2,11 @@
 //! reserved against a bound. When the outputs fall behind, the reservation blocks and reading
 //! pauses; the files on disk are the buffer.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
 use crate::record::Record;
 
@@ -23,7 +24,23 @@ pub struct RecordBatch {
 /// the memory but leaves the records to be read again after a restart.
 pub struct Delivery {
     _memory: Option<OwnedSemaphorePermit>,
-    ack: Option<(u64, std::sync::mpsc::Sender<u64>)>,
+    ack: Option<AckTo>,
+}
+
+/// Whom a settled delivery tells.
+enum AckTo {
+    /// The file input's tracker: batch `seq` is settled.
+    Seq(u64, std::sync::mpsc::Sender<u64>),
+    /// A network input waiting to acknowledge its sender.
+    Notify(oneshot::Sender<()>),
+    /// One output's share of a batch that several outputs receive.
+    Share(Arc<Shares>),
+}
+
+/// A delivery split between outputs: the whole is settled when the last share is.
+struct Shares {
+    left: AtomicUsize,
+    whole: Mutex<Option<Delivery>>,
 }
 
 impl Delivery {
@@ -35,10 +52,58 @@ impl Delivery {
         }
     }
 
+    /// A delivery that holds no reservation and fires `tx` once settled (for tests, and for
+    /// an output that splits its own work).
+    pub fn notify(tx: oneshot::Sender<()>) -> Delivery {
+        Delivery {
+            _memory: None,
+            ack: Some(AckTo::Notify(tx)),
+        }
+    }
+
     pub fn ack(mut self) {
-        if let Some((seq, tx)) = self.ack.take() {
+        match self.ack.take() {
             // The collector may be gone already (stopping); nothing to record then.
-            let _ = tx.send(seq);
+            Some(AckTo::Seq(seq, tx)) => {
+                let _ = tx.send(seq);
+            }
+            Some(AckTo::Notify(tx)) => {
+                let _ = tx.send(());
+            }
+            // The last share settles the whole.
+            Some(AckTo::Share(shares)) if shares.left.fetch_sub(1, Ordering::AcqRel) == 1 => {
+                let whole = shares.whole.lock().map(|mut w| w.take());
+                if let Ok(Some(whole)) = whole {
+                    whole.ack();
+                }
+            }
+            Some(AckTo::Share(_)) | None => {}
+        }
+    }
+
+    /// Splits the delivery into `n` shares, one per output: the whole is settled when every
+    /// share is, and its memory is released when the last share is settled or dropped. A share
+    /// dropped without `ack` leaves the whole unsettled (read again after a restart). One share
+    /// is the delivery itself; zero shares settle it at once.
+    pub fn split(self, n: usize) -> Vec<Delivery> {
+        match n {
+            0 => {
+                self.ack();
+                Vec::new()
+            }
+            1 => vec![self],
+            n => {
+                let shares = Arc::new(Shares {
+                    left: AtomicUsize::new(n),
+                    whole: Mutex::new(Some(self)),
+                });
+                (0..n)
+                    .map(|_| Delivery {
+                        _memory: None,
+                        ack: Some(AckTo::Share(Arc::clone(&shares))),
+                    })
+                    .collect()
+            }
         }
     }
 }
@@ -105,14 +170,117 @@ impl BatchSender {
             records,
             delivery: Delivery {
                 _memory: Some(permit),
-                ack: self.acks.clone().map(|tx| (seq, tx)),
+                ack: self.acks.clone().map(|tx| AckTo::Seq(seq, tx)),
             },
         };
         self.tx.blocking_send(batch).map_err(|_| Closed)
     }
 
-    /// Bytes currently reserved by batches in flight.
-    pub fn memory_in_use(&self) -> usize {
+    /// A sender for another input into the same pipe, with a memory bound of its own
+    /// (`memory_limit` bytes: the bound is per input) and no acknowledgement channel.
+    pub fn another_input(&self, memory_limit: usize) -> BatchSender {
+        let limit = memory_limit.clamp(1, Semaphore::MAX_PERMITS);
+        BatchSender {
+            tx: self.tx.clone(),
+            acks: None,
+            memory: Arc::new(Semaphore::new(limit)),
+            limit,
+            runtime: self.runtime.clone(),
+        }
+    }
+
+    /// Sends records from async code, waiting while the memory bound is reached; `settled`
+    /// fires when the outputs have settled every record (it is dropped unfired if they stop
+    /// first). A batch larger than the whole bound waits for all of it.
+    pub async fn send(
+        &self,
+        records: Vec<Record>,
+        settled: Option<oneshot::Sender<()>>,
+    ) -> Result<(), Closed> {
+        let bytes: usize = records.iter().map(Record::size).sum();
+        let want = bytes.clamp(1, self.limit).min(u32::MAX as usize) as u32;
+        let permit = Arc::clone(&self.memory)
+            .acquire_many_owned(want)
+            .await
+            .map_err(|_| Closed)?;
+        let batch = RecordBatch {
+            records,
+            delivery: Delivery {
+                _memory: Some(permit),
+                ack: settled.map(AckTo::Notify),
+            },
+        };
+        self.tx.send(batch).await.map_err(|_| Closed)
+    }
+
+    /// A handle that reads the memory in use, for metrics.
+    pub fn memory_gauge(&self) -> MemoryGauge {
+        MemoryGauge {
+            memory: Arc::clone(&self.memory),
+            limit: self.limit,
+        }
+    }
+}
+
+/// Reads how much of the memory bound batches in flight hold.
+#[derive(Debug, Clone)]
+pub struct MemoryGauge {
+    memory: Arc<Semaphore>,
+    limit: usize,
+}
+
+impl MemoryGauge {
+    pub fn in_use(&self) -> usize {
         self.limit - self.memory.available_permits()
+    }
+
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_split_delivery_settles_when_every_share_has() {
+        let (tx, mut rx) = oneshot::channel();
+        let mut shares = Delivery::notify(tx).split(3);
+        assert_eq!(shares.len(), 3);
+        shares.pop().unwrap().ack();
+        shares.pop().unwrap().ack();
+        assert!(rx.try_recv().is_err(), "one share is still out");
+        shares.pop().unwrap().ack();
+        assert!(rx.try_recv().is_ok());
+    }
+
+    #[test]
+    fn a_dropped_share_leaves_the_whole_unsettled() {
+        let (tx, mut rx) = oneshot::channel();
+        let mut shares = Delivery::notify(tx).split(2);
+        shares.pop().unwrap().ack();
+        drop(shares);
+        assert!(matches!(
+            rx.try_recv(),
+            Err(oneshot::error::TryRecvError::Closed)
+        ));
+        let (tx, mut rx) = oneshot::channel();
+        assert!(Delivery::notify(tx).split(0).is_empty());
+        assert!(rx.try_recv().is_ok(), "no outputs: settled at once");
+    }
+
+    #[tokio::test]
+    async fn another_input_has_its_own_bound_and_hears_its_acks() {
+        let (tx, mut rx) = pipe(1 << 20, tokio::runtime::Handle::current());
+        let other = tx.another_input(1 << 10);
+        assert_eq!(other.memory_gauge().limit(), 1 << 10);
+        let (done_tx, done_rx) = oneshot::channel();
+        other.send(Vec::new(), Some(done_tx)).await.unwrap();
+        let batch = rx.recv().await.unwrap();
+        assert_eq!(other.memory_gauge().in_use(), 1);
+        batch.delivery.ack();
+        done_rx.await.unwrap();
+        assert_eq!(other.memory_gauge().in_use(), 0);
     }
 }

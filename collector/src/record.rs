@@ -7,11 +7,14 @@ use std::sync::Arc;
 
 use crate::json_merge::MergedObject;
 use crate::json_text::JsonText;
+use crate::kube::PodMeta;
 use crate::pod_ref::PodRef;
 use crate::time::EventTime;
 
-/// Where records come from: one tailed file (one identity: a truncated file becomes a new source).
-#[derive(Debug)]
+/// Where records come from: one tailed file (one identity: a truncated file becomes a new source),
+/// and what the Kubernetes API said of its pod when they were read. New pod metadata makes a new
+/// `Source` with the same identity, so that outputs can keep encoding per `Arc<Source>`.
+#[derive(Debug, Clone)]
 pub struct Source {
     /// Stable across restarts and renames: derived from the container id (or path) and a
     /// fingerprint of the file's first line. Combined with a byte offset it names a line.
@@ -19,6 +22,8 @@ pub struct Source {
     pub path: PathBuf,
     pub tag: String,
     pub pod: Option<PodRef>,
+    /// The pod's metadata from the API; `None` when unknown or not asked for.
+    pub meta: Option<Arc<PodMeta>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +51,18 @@ impl Stream {
     }
 }
 
+/// What a record is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RecordKind {
+    /// A log line: `log`, `stream`, `time`, the merged JSON keys and the pod's `kubernetes`.
+    #[default]
+    Line,
+    /// An event received over the forward protocol: its fields are the sender's map, held in
+    /// `merged` with every key as sent (`log`, `time` included); `log`, `stream` and
+    /// `time_text` are empty, and its source has no pod.
+    Event,
+}
+
 #[derive(Debug, Clone)]
 pub struct Record {
     pub source: Arc<Source>,
@@ -65,14 +82,36 @@ pub struct Record {
     pub merged: Option<Box<MergedObject>>,
     /// The line was longer than the maximum and was cut.
     pub truncated: bool,
+    /// A log line or a forward event (a byte: it costs the record no space).
+    pub kind: RecordKind,
 }
 
 impl Record {
     /// Bytes this record holds, for the memory bound.
+    /// Counts what the allocator really hands out: capacities, and a malloc header and the
+    /// rounding of each block (about 16 bytes), so that the memory bound bounds resident memory
+    /// rather than a fraction of it.
     pub fn size(&self) -> usize {
+        const PER_ALLOCATION: usize = 16;
         std::mem::size_of::<Record>()
-            + self.log.len()
+            + self.log.capacity()
             + self.time_text.len()
-            + self.merged.as_ref().map_or(0, |m| m.size())
+            + 2 * PER_ALLOCATION
+            + self.merged.as_ref().map_or(0, |m| {
+                m.size() + std::mem::size_of::<MergedObject>() + 3 * PER_ALLOCATION
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kind_costs_the_record_no_space() {
+        // The kind sits in the padding after `truncated` (120 bytes on 64-bit targets, as
+        // without it): records are the hot path.
+        let size = std::mem::size_of::<Record>();
+        assert!(size <= 120, "{size}");
     }
 }

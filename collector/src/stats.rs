@@ -21,6 +21,14 @@ pub struct CollectorStats {
     pub read_errors: AtomicU64,
     pub truncations_detected: AtomicU64,
     pub checkpoint_errors: AtomicU64,
+    /// Gauges, refreshed by the input as it works.
+    pub files_tailed: AtomicU64,
+    /// Bytes written to tailed files and not read yet.
+    pub lag_bytes: AtomicU64,
+    /// Unix milliseconds when the checkpoint file was last known to match delivered progress.
+    pub checkpoints_current_at_ms: AtomicU64,
+    /// Input has scanned its files at least once.
+    pub started: AtomicBool,
     warned: [AtomicBool; Problem::COUNT],
 }
 
@@ -67,5 +75,9 @@ impl CollectorStats {
 
     pub fn get(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
+    }
+
+    pub fn set(gauge: &AtomicU64, v: u64) {
+        gauge.store(v, Ordering::Relaxed);
     }
 }

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::fingerprint::{first_line_fingerprint, fnv1a};
+use crate::fingerprint::{first_line_fingerprint, fnv1a, FNV_OFFSET};
+use crate::kube::{PodLink, PodMeta};
 use crate::line_decoder::{DecodeOptions, LineDecoder};
 use crate::pod_ref::{tag_for_path, PodRef};
 use crate::record::{Record, Source};
@@ -54,6 +55,13 @@ pub struct Tailer {
     decoder: LineDecoder,
     source: Option<Arc<Source>>,
     fingerprint: Option<u64>,
+    /// The pod, from the file name.
+    pod: Option<PodRef>,
+    /// What the Kubernetes API says of the pod, stamped on the records' source.
+    pod_meta: Option<Arc<PodMeta>>,
+    pub(crate) pod_link: PodLink,
+    /// The size seen at the last poll, for the lag gauge.
+    last_size: u64,
     max_line_bytes: usize,
     stats: Arc<CollectorStats>,
     /// The path no longer leads to this file (rotated away or deleted): finish it and close.
@@ -69,14 +77,35 @@ pub struct Identity {
 }
 
 /// Identifies an open file by the fingerprint of its first line, which carries the runtime's
-/// nanosecond timestamp: the same content under another name (a rename, a copytruncate copy)
-/// is the same file, and new content in a reused inode is not. `None` while the first line is
-/// incomplete (no line of it can have been shipped yet).
-pub fn identify(file: &File) -> io::Result<Option<Identity>> {
+/// nanosecond timestamp, and the container id in its path when there is one: the same content
+/// under another name (a rename, a copytruncate copy) is the same file, new content in a reused
+/// inode is not, and two containers that happen to start with the same line are told apart.
+/// `None` while the first line is incomplete (no line of it can have been shipped yet).
+pub fn identify(path: &Path, file: &File) -> io::Result<Option<Identity>> {
+    let seed = container_id_in(path).map_or(FNV_OFFSET, |id| fnv1a(FNV_OFFSET, id.as_bytes()));
     Ok(first_line_fingerprint(file)?.map(|fingerprint| Identity {
-        id: fnv1a(fingerprint, b"logship-source"),
+        id: fnv1a(seed, &fingerprint.to_le_bytes()),
         fingerprint,
     }))
+}
+
+/// The first run of exactly 64 hex digits in a path: the container id that kubelet's symlink
+/// names and Docker's own files (`<id>/<id>-json.log.1`) both carry.
+fn container_id_in(path: &Path) -> Option<&str> {
+    let s = path.to_str()?;
+    let b = s.as_bytes();
+    let mut run = 0;
+    for (i, c) in b.iter().enumerate() {
+        if c.is_ascii_digit() || (b'a'..=b'f').contains(c) {
+            run += 1;
+            continue;
+        }
+        if run == 64 {
+            return s.get(i - 64..i);
+        }
+        run = 0;
+    }
+    (run == 64).then(|| &s[b.len() - 64..])
 }
 
 impl Tailer {
@@ -101,6 +130,10 @@ impl Tailer {
             decoder: LineDecoder::new(opts, Arc::clone(&stats)),
             source: None,
             fingerprint: None,
+            pod: PodRef::from_path(path),
+            pod_meta: None,
+            pod_link: PodLink::new(Instant::now()),
+            last_size: offset,
             max_line_bytes: opts.max_line_bytes,
             stats,
             orphaned: false,
@@ -119,8 +152,14 @@ impl Tailer {
     /// Reads up to `buf.len()` new bytes and turns every complete line into records.
     pub fn poll(&mut self, buf: &mut [u8], out: &mut Vec<Record>) -> io::Result<PollOutcome> {
         let size = self.file.metadata()?.len();
+        self.last_size = size;
         if size < self.read_offset {
             self.truncated(out);
+        } else if size > self.read_offset && self.fingerprint.is_some() {
+            // Copytruncate can refill a file past the old offset between two polls; reading on
+            // from there would cut lines in half. A changed first line gives it away. (A pread
+            // of the first line per read that finds data: cheap next to the read itself.)
+            self.check_rewritten(out)?;
         }
         if size == self.read_offset {
             return Ok(PollOutcome {
@@ -219,7 +258,7 @@ impl Tailer {
         }
         // Once any line is complete, the first line is too, so the identity exists; the
         // fallback only matters for a file cut between two reads.
-        let identity = identify(&self.file)?.unwrap_or(Identity {
+        let identity = identify(&self.path, &self.file)?.unwrap_or(Identity {
             id: 0,
             fingerprint: 0,
         });
@@ -227,11 +266,32 @@ impl Tailer {
             id: identity.id,
             tag: tag_for_path(&self.path),
             path: self.path.clone(),
-            pod: PodRef::from_path(&self.path),
+            pod: self.pod.clone(),
+            meta: self.pod_meta.clone(),
         });
         self.fingerprint = Some(identity.fingerprint);
         self.source = Some(Arc::clone(&source));
         Ok(source)
+    }
+
+    /// The pod the file belongs to, from its name.
+    pub fn pod(&self) -> Option<&PodRef> {
+        self.pod.as_ref()
+    }
+
+    pub fn pod_meta(&self) -> Option<&Arc<PodMeta>> {
+        self.pod_meta.as_ref()
+    }
+
+    /// Records read from now on carry `meta`.
+    pub fn set_pod_meta(&mut self, meta: Option<Arc<PodMeta>>) {
+        if let Some(source) = &self.source {
+            self.source = Some(Arc::new(Source {
+                meta: meta.clone(),
+                ..Source::clone(source)
+            }));
+        }
+        self.pod_meta = meta;
     }
 
     /// The identity of the content being read, once known.
@@ -279,6 +339,16 @@ impl Tailer {
         }
     }
 
+    /// A size seen by discovery, fresher than the last poll when reading is paused.
+    pub fn observe_size(&mut self, size: u64) {
+        self.last_size = size;
+    }
+
+    /// Bytes written and not read yet (as of the last poll or discovery).
+    pub fn lag(&self) -> u64 {
+        self.last_size.saturating_sub(self.read_offset)
+    }
+
     /// Where this file stands once everything read so far is delivered.
     pub fn progress(&self, forget: bool) -> Option<crate::acks::Progress> {
         Some(crate::acks::Progress {
@@ -302,5 +372,27 @@ impl Tailer {
 impl Drop for Tailer {
     fn drop(&mut self) {
         CollectorStats::add(&self.stats.files_closed, 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_ids_are_found_in_kubelet_and_docker_paths() {
+        let id = "c053db7370be9c33d64677f9759863d850ebe35104069bec241cd1bb4674bd19";
+        for p in [
+            format!("/var/log/containers/json-logs_default_json-logs-{id}.log"),
+            format!("/var/lib/docker/containers/{id}/{id}-json.log.1"),
+        ] {
+            assert_eq!(container_id_in(Path::new(&p)), Some(id), "{p}");
+        }
+        assert_eq!(
+            container_id_in(Path::new("/var/log/pods/ns_pod_uid/app/0.log")),
+            None
+        );
+        let too_long = format!("/x/{id}0.log");
+        assert_eq!(container_id_in(Path::new(&too_long)), None);
     }
 }

@@ -10,6 +10,8 @@ use crate::layers::{Layer, Origin, RawText};
 
 const CLUSTER: &str = "Cluster settings";
 const OPERATIONAL: &str = "Operational settings";
+const KUBERNETES: &str = "Kubernetes metadata";
+const FORWARD: &str = "Fluent forward protocol";
 
 /// The settings flags of `logship run` and `logship check-config` (flatten into a subcommand).
 #[derive(clap::Args, Debug, Clone, Default, PartialEq, Eq)]
@@ -94,6 +96,47 @@ pub struct SettingsArgs {
     /// How often the globs are scanned for new files, 10ms to 1h [env: LOGSHIP_REFRESH_INTERVAL] [default: 1s]
     #[arg(long, value_name = "DURATION", help_heading = OPERATIONAL)]
     pub refresh_interval: Option<String>,
+
+    /// Add pod id, labels, annotations and host from the Kubernetes API (needs NODE_NAME) [env: LOGSHIP_KUBE_METADATA] [default: true]
+    #[arg(long, value_name = "BOOL", help_heading = KUBERNETES, num_args = 0..=1, default_missing_value = "true")]
+    pub kube_metadata: Option<String>,
+    /// Kubeconfig file for the API (development); unset: the in-cluster service account [env: LOGSHIP_KUBECONFIG]
+    #[arg(long, value_name = "FILE", help_heading = KUBERNETES)]
+    pub kubeconfig: Option<String>,
+    /// How long records of a pod the API has not shown yet wait for it, 0 to 1m [env: LOGSHIP_KUBE_WAIT] [default: 2s]
+    #[arg(long, value_name = "DURATION", help_heading = KUBERNETES)]
+    pub kube_wait: Option<String>,
+    /// Include the pod's labels [env: LOGSHIP_KUBE_LABELS] [default: true]
+    #[arg(long, value_name = "BOOL", help_heading = KUBERNETES, num_args = 0..=1, default_missing_value = "true")]
+    pub kube_labels: Option<String>,
+    /// Include the pod's annotations [env: LOGSHIP_KUBE_ANNOTATIONS] [default: true]
+    #[arg(long, value_name = "BOOL", help_heading = KUBERNETES, num_args = 0..=1, default_missing_value = "true")]
+    pub kube_annotations: Option<String>,
+    /// How long a deleted pod's metadata is kept for its last lines, 0 to 1h [env: LOGSHIP_KUBE_DELETE_DELAY] [default: 60s]
+    #[arg(long, value_name = "DURATION", help_heading = KUBERNETES)]
+    pub kube_delete_delay: Option<String>,
+
+    /// Forward input: IP:port to accept fluent forward messages on, or off [env: LOGSHIP_FORWARD_LISTEN] [default: 0.0.0.0:24224]
+    #[arg(long, value_name = "IP:PORT|off", help_heading = FORWARD)]
+    pub forward_listen: Option<String>,
+    /// Forward output: a chunk counts as delivered only when the server acks it [env: LOGSHIP_FORWARD_ACK] [default: true]
+    #[arg(long, value_name = "BOOL", help_heading = FORWARD, num_args = 0..=1, default_missing_value = "true")]
+    pub forward_ack: Option<String>,
+    /// Forward output compression: none or gzip (CompressedPackedForward) [env: LOGSHIP_FORWARD_COMPRESS] [default: none]
+    #[arg(long, value_name = "none|gzip", help_heading = FORWARD)]
+    pub forward_compress: Option<String>,
+    /// Forward output: the server's shared_key (handshake); never printed [env: LOGSHIP_FORWARD_SHARED_KEY]
+    #[arg(long, value_name = "KEY", help_heading = FORWARD)]
+    pub forward_shared_key: Option<String>,
+    /// Forward output: a file holding the shared_key (e.g. a mounted Secret) [env: LOGSHIP_FORWARD_SHARED_KEY_FILE]
+    #[arg(long, value_name = "FILE", help_heading = FORWARD)]
+    pub forward_shared_key_file: Option<String>,
+    /// Forward output: disk for records the server has not taken, 1MiB to 1TiB; the oldest are dropped beyond [env: LOGSHIP_FORWARD_SPOOL_LIMIT] [default: 256MiB]
+    #[arg(long, value_name = "SIZE", help_heading = FORWARD)]
+    pub forward_spool_limit: Option<String>,
+    /// Forward output: limit for connecting, each write and each ack, and the longest pause between reconnections, 100ms to 10m [env: LOGSHIP_FORWARD_TIMEOUT] [default: 30s]
+    #[arg(long, value_name = "DURATION", help_heading = FORWARD)]
+    pub forward_timeout: Option<String>,
 }
 
 impl SettingsArgs {
@@ -125,6 +168,19 @@ impl SettingsArgs {
             Key::ExitOnEof => &self.exit_on_eof,
             Key::RetryLimit => &self.retry_limit,
             Key::RefreshInterval => &self.refresh_interval,
+            Key::KubeMetadata => &self.kube_metadata,
+            Key::Kubeconfig => &self.kubeconfig,
+            Key::KubeWait => &self.kube_wait,
+            Key::KubeLabels => &self.kube_labels,
+            Key::KubeAnnotations => &self.kube_annotations,
+            Key::KubeDeleteDelay => &self.kube_delete_delay,
+            Key::ForwardListen => &self.forward_listen,
+            Key::ForwardAck => &self.forward_ack,
+            Key::ForwardCompress => &self.forward_compress,
+            Key::ForwardSharedKey => &self.forward_shared_key,
+            Key::ForwardSharedKeyFile => &self.forward_shared_key_file,
+            Key::ForwardSpoolLimit => &self.forward_spool_limit,
+            Key::ForwardTimeout => &self.forward_timeout,
         };
         value.as_deref()
     }

@@ -59,6 +59,32 @@ pub enum Key {
     RetryLimit,
     /// `LOGSHIP_REFRESH_INTERVAL`
     RefreshInterval,
+    /// `LOGSHIP_KUBE_METADATA`
+    KubeMetadata,
+    /// `LOGSHIP_KUBECONFIG`
+    Kubeconfig,
+    /// `LOGSHIP_KUBE_WAIT`
+    KubeWait,
+    /// `LOGSHIP_KUBE_LABELS`
+    KubeLabels,
+    /// `LOGSHIP_KUBE_ANNOTATIONS`
+    KubeAnnotations,
+    /// `LOGSHIP_KUBE_DELETE_DELAY`
+    KubeDeleteDelay,
+    /// `LOGSHIP_FORWARD_LISTEN`
+    ForwardListen,
+    /// `LOGSHIP_FORWARD_ACK`
+    ForwardAck,
+    /// `LOGSHIP_FORWARD_COMPRESS`
+    ForwardCompress,
+    /// `LOGSHIP_FORWARD_SHARED_KEY`
+    ForwardSharedKey,
+    /// `LOGSHIP_FORWARD_SHARED_KEY_FILE`
+    ForwardSharedKeyFile,
+    /// `LOGSHIP_FORWARD_SPOOL_LIMIT`
+    ForwardSpoolLimit,
+    /// `LOGSHIP_FORWARD_TIMEOUT`
+    ForwardTimeout,
 }
 
 /// The environment variable that names the config file (the `--config` flag wins over it).
@@ -66,7 +92,7 @@ pub const CONFIG_ENV: &str = "LOGSHIP_CONFIG";
 
 impl Key {
     /// Every setting, in the order they are documented.
-    pub const ALL: [Key; 25] = [
+    pub const ALL: [Key; 38] = [
         Key::LogNodeCount,
         Key::InClusterEs,
         Key::ElkServiceHosts,
@@ -92,6 +118,19 @@ impl Key {
         Key::ExitOnEof,
         Key::RetryLimit,
         Key::RefreshInterval,
+        Key::KubeMetadata,
+        Key::Kubeconfig,
+        Key::KubeWait,
+        Key::KubeLabels,
+        Key::KubeAnnotations,
+        Key::KubeDeleteDelay,
+        Key::ForwardListen,
+        Key::ForwardAck,
+        Key::ForwardCompress,
+        Key::ForwardSharedKey,
+        Key::ForwardSharedKeyFile,
+        Key::ForwardSpoolLimit,
+        Key::ForwardTimeout,
     ];
 
     /// The environment variable name, e.g. `KEEP_LOG_DAYS`.
@@ -230,6 +269,74 @@ impl Key {
                 "refresh_interval",
                 "--refresh-interval",
                 "1s",
+            ),
+            Key::KubeMetadata => (
+                "LOGSHIP_KUBE_METADATA",
+                "kube_metadata",
+                "--kube-metadata",
+                "true",
+            ),
+            Key::Kubeconfig => ("LOGSHIP_KUBECONFIG", "kubeconfig", "--kubeconfig", ""),
+            Key::KubeWait => ("LOGSHIP_KUBE_WAIT", "kube_wait", "--kube-wait", "2s"),
+            Key::KubeLabels => (
+                "LOGSHIP_KUBE_LABELS",
+                "kube_labels",
+                "--kube-labels",
+                "true",
+            ),
+            Key::KubeAnnotations => (
+                "LOGSHIP_KUBE_ANNOTATIONS",
+                "kube_annotations",
+                "--kube-annotations",
+                "true",
+            ),
+            Key::KubeDeleteDelay => (
+                "LOGSHIP_KUBE_DELETE_DELAY",
+                "kube_delete_delay",
+                "--kube-delete-delay",
+                "60s",
+            ),
+            Key::ForwardListen => (
+                "LOGSHIP_FORWARD_LISTEN",
+                "forward_listen",
+                "--forward-listen",
+                "0.0.0.0:24224",
+            ),
+            Key::ForwardAck => (
+                "LOGSHIP_FORWARD_ACK",
+                "forward_ack",
+                "--forward-ack",
+                "true",
+            ),
+            Key::ForwardCompress => (
+                "LOGSHIP_FORWARD_COMPRESS",
+                "forward_compress",
+                "--forward-compress",
+                "none",
+            ),
+            Key::ForwardSharedKey => (
+                "LOGSHIP_FORWARD_SHARED_KEY",
+                "forward_shared_key",
+                "--forward-shared-key",
+                "",
+            ),
+            Key::ForwardSharedKeyFile => (
+                "LOGSHIP_FORWARD_SHARED_KEY_FILE",
+                "forward_shared_key_file",
+                "--forward-shared-key-file",
+                "",
+            ),
+            Key::ForwardSpoolLimit => (
+                "LOGSHIP_FORWARD_SPOOL_LIMIT",
+                "forward_spool_limit",
+                "--forward-spool-limit",
+                "256MiB",
+            ),
+            Key::ForwardTimeout => (
+                "LOGSHIP_FORWARD_TIMEOUT",
+                "forward_timeout",
+                "--forward-timeout",
+                "30s",
             ),
         }
     }

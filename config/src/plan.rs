@@ -68,7 +68,27 @@ impl Settings {
             )?,
         }
         match &self.forward_server {
-            Some(fwd) => writeln!(out, "forward: {fwd} (FLUENT_FORWARD_SERVER, in addition)")?,
+            Some(fwd) => {
+                writeln!(out, "forward: {fwd} (FLUENT_FORWARD_SERVER, in addition)")?;
+                let key = match (&self.forward_shared_key, &self.forward_shared_key_file) {
+                    (Some(_), _) => "set (***)".to_string(),
+                    (None, Some(file)) => format!("from {}", file.display()),
+                    (None, None) => "none".to_string(),
+                };
+                writeln!(
+                    out,
+                    "  acks: {}; compression: {}; shared key: {key}; timeout: {}; no TLS",
+                    yes_no(self.forward_ack),
+                    self.forward_compress,
+                    format_duration(self.forward_timeout)
+                )?;
+                writeln!(
+                    out,
+                    "  spool: {}, up to {} (beyond, the oldest forward-only records are dropped)",
+                    self.state_dir.join("forward-spool").display(),
+                    self.forward_spool_limit
+                )?;
+            }
             None => writeln!(out, "forward: none")?,
         }
         writeln!(out, "inputs: {}", self.input_globs.join(", "))?;
@@ -84,6 +104,13 @@ impl Settings {
             "  longest record: {}; memory buffer per input: {}",
             self.max_line_bytes, self.mem_buf_limit
         )?;
+        match self.forward_listen {
+            Some(addr) => writeln!(
+                out,
+                "forward input: {addr} (fluent forward protocol; acks once the outputs have the records)"
+            )?,
+            None => writeln!(out, "forward input: off")?,
+        }
         writeln!(
             out,
             "records: merge JSON log: {}; replace dots in keys: {}; deterministic _id: {}",
@@ -130,7 +157,41 @@ impl Settings {
             Some(name) => writeln!(out, "node: {name}")?,
             None => writeln!(out, "node: unknown (NODE_NAME not set)")?,
         }
+        self.write_kube_metadata(out)?;
         self.write_sources(out)
+    }
+
+    fn write_kube_metadata(&self, out: &mut String) -> std::fmt::Result {
+        let Some(node) = self.kube_metadata_active() else {
+            let why = if self.kube_metadata {
+                "NODE_NAME not set"
+            } else {
+                "LOGSHIP_KUBE_METADATA=false"
+            };
+            return writeln!(
+                out,
+                "kubernetes metadata: off ({why}); pod fields from file names only"
+            );
+        };
+        match &self.kubeconfig {
+            Some(path) => writeln!(
+                out,
+                "kubernetes metadata: pods of node {node}, from the API of kubeconfig {}",
+                path.display()
+            )?,
+            None => writeln!(
+                out,
+                "kubernetes metadata: pods of node {node}, from the API (in-cluster service account)"
+            )?,
+        }
+        writeln!(
+            out,
+            "  unknown pods waited for: {}; labels: {}; annotations: {}; deleted pods kept: {}",
+            format_duration(self.kube_wait),
+            yes_no(self.kube_labels),
+            yes_no(self.kube_annotations),
+            format_duration(self.kube_delete_delay)
+        )
     }
 
     /// `set by env: A, B`, `set by file F: a, b`, `set by flags: --a`; `set: nothing, all defaults`.

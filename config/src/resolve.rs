@@ -13,8 +13,8 @@ use crate::key::Key;
 use crate::layers::{Layer, Origin, RawText};
 use crate::settings::{Settings, Sources};
 use crate::values::{
-    parse_bool, parse_duration_in, parse_int, parse_retry_limit, ByteSize, KeepLogDays, Output,
-    ReadFrom, ValueError,
+    parse_bool, parse_duration_in, parse_int, parse_listen, parse_retry_limit, ByteSize,
+    ForwardCompress, KeepLogDays, Output, ReadFrom, Secret, ValueError,
 };
 
 struct Resolver<'a> {
@@ -181,6 +181,39 @@ pub(crate) fn resolve(
     let refresh_interval = r.one(Key::RefreshInterval, |t| {
         parse_duration_in(t, ms(10), ms(3_600_000))
     });
+    let kube_metadata = r.one(Key::KubeMetadata, parse_bool);
+    let kubeconfig = r.one(Key::Kubeconfig, |t| Ok(PathBuf::from(t)));
+    let kube_wait = r.one(Key::KubeWait, |t| parse_duration_in(t, ms(0), ms(60_000)));
+    let kube_labels = r.one(Key::KubeLabels, parse_bool);
+    let kube_annotations = r.one(Key::KubeAnnotations, parse_bool);
+    let kube_delete_delay = r.one(Key::KubeDeleteDelay, |t| {
+        parse_duration_in(t, ms(0), ms(3_600_000))
+    });
+
+    let forward_listen = r.one(Key::ForwardListen, parse_listen);
+    let forward_ack = r.one(Key::ForwardAck, parse_bool);
+    let forward_compress = r
+        .one(Key::ForwardCompress, ForwardCompress::from_str)
+        .unwrap_or_default();
+    let forward_shared_key = r.one(Key::ForwardSharedKey, |t| Ok(Secret::new(t)));
+    let forward_shared_key_file = r.one(Key::ForwardSharedKeyFile, |t| Ok(PathBuf::from(t)));
+    if forward_shared_key.is_some() && forward_shared_key_file.is_some() {
+        let origin = r.sources.origin(Key::ForwardSharedKeyFile).clone();
+        r.fail(
+            Key::ForwardSharedKeyFile,
+            origin,
+            None,
+            ValueError::new(
+                "is set as well as LOGSHIP_FORWARD_SHARED_KEY: expected one of the two",
+            ),
+        );
+    }
+    let forward_spool_limit = r.one(Key::ForwardSpoolLimit, |t| {
+        ByteSize::parse_in(t, ByteSize::mib(1), ByteSize::gib(1024))
+    });
+    let forward_timeout = r.one(Key::ForwardTimeout, |t| {
+        parse_duration_in(t, ms(100), ms(600_000))
+    });
 
     let max_line_bytes = max_line_bytes.unwrap_or(ByteSize::mib(1));
     let mem_buf_limit = mem_buf_limit.unwrap_or(ByteSize::mib(32));
@@ -241,6 +274,20 @@ pub(crate) fn resolve(
         exit_on_eof: exit_on_eof.unwrap_or(false),
         retry_limit,
         refresh_interval: refresh_interval.unwrap_or(ms(1000)),
+        kube_metadata: kube_metadata.unwrap_or(true),
+        kubeconfig,
+        kube_wait: kube_wait.unwrap_or(ms(2000)),
+        kube_labels: kube_labels.unwrap_or(true),
+        kube_annotations: kube_annotations.unwrap_or(true),
+        kube_delete_delay: kube_delete_delay.unwrap_or(ms(60_000)),
+        forward_listen: forward_listen
+            .unwrap_or_else(|| Some(SocketAddr::from(([0, 0, 0, 0], 24224)))),
+        forward_ack: forward_ack.unwrap_or(true),
+        forward_compress,
+        forward_shared_key,
+        forward_shared_key_file,
+        forward_spool_limit: forward_spool_limit.unwrap_or(ByteSize::mib(256)),
+        forward_timeout: forward_timeout.unwrap_or(ms(30_000)),
         config_file,
         sources: r.sources,
     })

@@ -9,7 +9,7 @@ use crate::destination::EsPlan;
 use crate::endpoint::HostPort;
 use crate::key::Key;
 use crate::layers::Origin;
-use crate::values::{ByteSize, KeepLogDays, Output, ReadFrom};
+use crate::values::{ByteSize, ForwardCompress, KeepLogDays, Output, ReadFrom, Secret};
 
 /// Every setting, parsed and validated. Built by [`crate::load`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +58,33 @@ pub struct Settings {
     pub retry_limit: Option<u32>,
     /// `LOGSHIP_REFRESH_INTERVAL`, 10ms to 1h.
     pub refresh_interval: Duration,
+    /// `LOGSHIP_KUBE_METADATA`: pod metadata from the Kubernetes API (used only with a
+    /// `node_name`, see [`Settings::kube_metadata_active`]).
+    pub kube_metadata: bool,
+    /// `LOGSHIP_KUBECONFIG`: `None` uses the in-cluster service account.
+    pub kubeconfig: Option<PathBuf>,
+    /// `LOGSHIP_KUBE_WAIT`, 0 to 1m.
+    pub kube_wait: Duration,
+    /// `LOGSHIP_KUBE_LABELS`.
+    pub kube_labels: bool,
+    /// `LOGSHIP_KUBE_ANNOTATIONS`.
+    pub kube_annotations: bool,
+    /// `LOGSHIP_KUBE_DELETE_DELAY`, 0 to 1h.
+    pub kube_delete_delay: Duration,
+    /// `LOGSHIP_FORWARD_LISTEN`: the forward input's address; `None` when off.
+    pub forward_listen: Option<SocketAddr>,
+    /// `LOGSHIP_FORWARD_ACK`.
+    pub forward_ack: bool,
+    /// `LOGSHIP_FORWARD_COMPRESS`.
+    pub forward_compress: ForwardCompress,
+    /// `LOGSHIP_FORWARD_SHARED_KEY` (at most one of the key and the key file is set).
+    pub forward_shared_key: Option<Secret>,
+    /// `LOGSHIP_FORWARD_SHARED_KEY_FILE`: read by the agent at start-up.
+    pub forward_shared_key_file: Option<PathBuf>,
+    /// `LOGSHIP_FORWARD_SPOOL_LIMIT`, 1MiB to 1TiB.
+    pub forward_spool_limit: ByteSize,
+    /// `LOGSHIP_FORWARD_TIMEOUT`, 100ms to 10m.
+    pub forward_timeout: Duration,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
     /// Where each setting's value came from.
@@ -72,6 +99,13 @@ impl Settings {
             Some(filter) => filter.clone(),
             None => level_filter(self.kube_log_level).to_string(),
         }
+    }
+
+    /// The node whose pods to watch, when pod metadata is on. Watching needs `NODE_NAME`: without
+    /// it the agent would watch every pod of the cluster, the load on a large cluster's API
+    /// server that the per-node watch exists to avoid.
+    pub fn kube_metadata_active(&self) -> Option<&str> {
+        self.node_name.as_deref().filter(|_| self.kube_metadata)
     }
 }
 

@@ -343,3 +343,136 @@ fn log_filter() {
     .unwrap();
     assert_eq!(s.effective_log_filter(), "logship=trace");
 }
+
+#[test]
+fn kubernetes_metadata_settings() {
+    let s = load_env(&[("LOGSHIP_OUTPUT", "stdout")]).unwrap();
+    assert!(s.kube_metadata && s.kube_labels && s.kube_annotations);
+    assert_eq!(s.kubeconfig, None);
+    assert_eq!(s.kube_wait, Duration::from_secs(2));
+    assert_eq!(s.kube_delete_delay, Duration::from_secs(60));
+    assert_eq!(s.kube_metadata_active(), None, "no NODE_NAME, no watch");
+
+    let file = toml_file("kube_wait = \"250ms\"\nkube_labels = false\n");
+    let env = env_of(&[
+        ("LOGSHIP_OUTPUT", "stdout"),
+        ("NODE_NAME", "node-a"),
+        ("LOGSHIP_KUBECONFIG", "/env/kubeconfig"),
+        ("LOGSHIP_KUBE_DELETE_DELAY", "0"),
+    ]);
+    let args = SettingsArgs {
+        config: Some(file.path().into()),
+        kubeconfig: Some("/flag/kubeconfig".into()),
+        kube_annotations: Some("no".into()),
+        ..Default::default()
+    };
+    let s = load(&args, &env).unwrap();
+    assert_eq!(s.kube_metadata_active(), Some("node-a"));
+    assert_eq!(s.kubeconfig.as_deref(), Some(Path::new("/flag/kubeconfig")));
+    assert_eq!(s.kube_wait, Duration::from_millis(250));
+    assert!(!s.kube_labels && !s.kube_annotations);
+    assert_eq!(s.kube_delete_delay, Duration::ZERO);
+    assert_eq!(s.sources.origin(Key::Kubeconfig), &Origin::Flag);
+
+    let off = load_env(&[
+        ("LOGSHIP_OUTPUT", "stdout"),
+        ("NODE_NAME", "node-a"),
+        ("LOGSHIP_KUBE_METADATA", "false"),
+    ])
+    .unwrap();
+    assert_eq!(off.kube_metadata_active(), None);
+
+    let errors = messages(load_env(&[
+        ("LOGSHIP_OUTPUT", "stdout"),
+        ("LOGSHIP_KUBE_METADATA", "sometimes"),
+        ("LOGSHIP_KUBE_WAIT", "2m"),
+        ("LOGSHIP_KUBE_LABELS", "2"),
+        ("LOGSHIP_KUBE_DELETE_DELAY", "2h"),
+    ]));
+    assert_eq!(
+        errors,
+        [
+            r#"LOGSHIP_KUBE_METADATA: "sometimes" is not a boolean: expected true/false, on/off, yes/no or 1/0"#,
+            r#"LOGSHIP_KUBE_WAIT: "2m" is out of range: expected a duration from 0s to 1m"#,
+            r#"LOGSHIP_KUBE_LABELS: "2" is not a boolean: expected true/false, on/off, yes/no or 1/0"#,
+            r#"LOGSHIP_KUBE_DELETE_DELAY: "2h" is out of range: expected a duration from 0s to 1h"#,
+        ]
+    );
+}
+
+#[test]
+fn forward_settings_defaults_values_and_errors() {
+    let s = load_env(&[("LOGSHIP_OUTPUT", "stdout")]).unwrap();
+    assert_eq!(
+        s.forward_listen,
+        Some("0.0.0.0:24224".parse::<SocketAddr>().unwrap())
+    );
+    assert!(s.forward_ack);
+    assert_eq!(s.forward_compress, ForwardCompress::None);
+    assert_eq!(
+        (&s.forward_shared_key, &s.forward_shared_key_file),
+        (&None, &None)
+    );
+    assert_eq!(s.forward_spool_limit.bytes(), 256 << 20);
+    assert_eq!(s.forward_timeout, Duration::from_secs(30));
+
+    let s = load_env(&[
+        ("LOGSHIP_OUTPUT", "stdout"),
+        ("LOGSHIP_FORWARD_LISTEN", "127.0.0.1:0"),
+        ("LOGSHIP_FORWARD_ACK", "off"),
+        ("LOGSHIP_FORWARD_COMPRESS", "GZIP"),
+        ("LOGSHIP_FORWARD_SHARED_KEY_FILE", "/secrets/key"),
+        ("LOGSHIP_FORWARD_SPOOL_LIMIT", "1MiB"),
+        ("LOGSHIP_FORWARD_TIMEOUT", "500ms"),
+    ])
+    .unwrap();
+    assert_eq!(s.forward_listen, Some("127.0.0.1:0".parse().unwrap()));
+    assert!(!s.forward_ack);
+    assert_eq!(s.forward_compress, ForwardCompress::Gzip);
+    assert_eq!(
+        s.forward_shared_key_file,
+        Some(Path::new("/secrets/key").into())
+    );
+    assert_eq!(s.forward_spool_limit.bytes(), 1 << 20);
+    assert_eq!(s.forward_timeout, Duration::from_millis(500));
+    assert_eq!(
+        load_env(&[
+            ("LOGSHIP_OUTPUT", "stdout"),
+            ("LOGSHIP_FORWARD_LISTEN", "off")
+        ])
+        .unwrap()
+        .forward_listen,
+        None
+    );
+    let s = load_env(&[
+        ("LOGSHIP_OUTPUT", "stdout"),
+        ("LOGSHIP_FORWARD_SHARED_KEY", "k3y"),
+    ])
+    .unwrap();
+    assert_eq!(
+        s.forward_shared_key.as_ref().map(Secret::expose),
+        Some("k3y")
+    );
+
+    let errors = messages(load_env(&[
+        ("LOGSHIP_OUTPUT", "stdout"),
+        ("LOGSHIP_FORWARD_LISTEN", "24224"),
+        ("LOGSHIP_FORWARD_ACK", "maybe"),
+        ("LOGSHIP_FORWARD_COMPRESS", "zstd"),
+        ("LOGSHIP_FORWARD_SHARED_KEY", "k"),
+        ("LOGSHIP_FORWARD_SHARED_KEY_FILE", "/k"),
+        ("LOGSHIP_FORWARD_SPOOL_LIMIT", "10KiB"),
+        ("LOGSHIP_FORWARD_TIMEOUT", "1h"),
+    ]));
+    assert_eq!(
+        errors,
+        [
+            "LOGSHIP_FORWARD_LISTEN: \"24224\" is not a listen address: expected IP:port, e.g. 0.0.0.0:24224, or off",
+            "LOGSHIP_FORWARD_ACK: \"maybe\" is not a boolean: expected true/false, on/off, yes/no or 1/0",
+            "LOGSHIP_FORWARD_COMPRESS: \"zstd\" is not a compression: expected none or gzip",
+            "LOGSHIP_FORWARD_SHARED_KEY_FILE: is set as well as LOGSHIP_FORWARD_SHARED_KEY: expected one of the two",
+            "LOGSHIP_FORWARD_SPOOL_LIMIT: \"10KiB\" is out of range: expected a size from 1MiB to 1TiB",
+            "LOGSHIP_FORWARD_TIMEOUT: \"1h\" is out of range: expected a duration from 100ms to 10m",
+        ]
+    );
+}

@@ -381,5 +381,79 @@ pub fn parse_retry_limit(text: &str) -> Result<Option<u32>, ValueError> {
     Ok(Some(n as u32))
 }
 
+/// `LOGSHIP_FORWARD_COMPRESS`: how the forward output sends its chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ForwardCompress {
+    /// Forward mode, uncompressed.
+    #[default]
+    None,
+    /// CompressedPackedForward, gzip.
+    Gzip,
+}
+
+impl FromStr for ForwardCompress {
+    type Err = ValueError;
+
+    fn from_str(text: &str) -> Result<Self, ValueError> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "none" | "off" => Ok(ForwardCompress::None),
+            "gzip" => Ok(ForwardCompress::Gzip),
+            _ => Err(ValueError::new(format!(
+                "{text:?} is not a compression: expected none or gzip"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for ForwardCompress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ForwardCompress::None => "none",
+            ForwardCompress::Gzip => "gzip",
+        })
+    }
+}
+
+/// A secret (the forward `shared_key`): shown as `***` by `Debug` and `Display`, so it is
+/// never printed by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(text: impl Into<String>) -> Secret {
+        Secret(text.into())
+    }
+
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Parses `LOGSHIP_FORWARD_LISTEN`: `off` (`None`) or `IP:port`.
+pub fn parse_listen(text: &str) -> Result<Option<std::net::SocketAddr>, ValueError> {
+    let t = text.trim();
+    if ["off", "false", "no", "none"].contains(&t.to_ascii_lowercase().as_str()) {
+        return Ok(None);
+    }
+    t.parse().map(Some).map_err(|_| {
+        ValueError::new(format!(
+            "{text:?} is not a listen address: expected IP:port, e.g. 0.0.0.0:24224, or off"
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests;

@@ -2,11 +2,11 @@
 //! system: `@timestamp` first, then `flb-log-tag`, then the record (`log`, `stream`, `time`, the
 //! merged JSON keys, `kubernetes`). Written straight from the record into the output buffer.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use logship_collector::json_text::escape_into;
-use logship_collector::{Record, Source};
+use logship_collector::{Record, RecordKind, Source};
 use serde_json::Value;
 
 use crate::dedot::{dedot_key, dedot_value};
@@ -23,6 +23,9 @@ const RESERVED: [&str; 7] = [
     TRUNCATED_KEY,
 ];
 
+/// Keys of an event (forward input) left out of its document: the document sets them.
+const EVENT_RESERVED: [&str; 2] = ["@timestamp", "flb-log-tag"];
+
 /// Marks a record whose line was longer than the maximum and was cut.
 pub const TRUNCATED_KEY: &str = "logship_truncated";
 
@@ -31,11 +34,20 @@ pub struct DocumentOptions {
     pub replace_dots: bool,
 }
 
-/// Encodes documents; remembers the encoded `kubernetes` object of the last source, since
-/// records of one file arrive together.
+/// Encoded `kubernetes` objects kept at most: far more than the files of a node, so that
+/// batches interleaving many files re-encode nothing, and still a bounded memory.
+const MAX_KUBERNETES_CACHED: usize = 512;
+
+/// Encodes documents. The `kubernetes` object of a source (a file with one version of its pod's
+/// metadata) is encoded once and copied into every document of that source: labels and
+/// annotations can be kilobytes, and records of one file arrive together.
 pub struct DocumentEncoder {
     opts: DocumentOptions,
-    last_source: Option<(Arc<Source>, String)>,
+    /// Keyed by the source's address; the entry holds the `Arc`, so the address cannot be
+    /// reused by another source while it is a key.
+    kubernetes: HashMap<usize, (Arc<Source>, Arc<str>)>,
+    /// The source of the previous record and its fragment: most records need no lookup.
+    last: Option<(usize, Arc<str>)>,
     scratch: String,
 }
 
@@ -43,7 +55,8 @@ impl DocumentEncoder {
     pub fn new(opts: DocumentOptions) -> DocumentEncoder {
         DocumentEncoder {
             opts,
-            last_source: None,
+            kubernetes: HashMap::new(),
+            last: None,
             scratch: String::new(),
         }
     }
@@ -54,7 +67,23 @@ impl DocumentEncoder {
         r.time.write_timestamp_millis(out);
         out.extend_from_slice(b"\",\"flb-log-tag\":\"");
         self.push_escaped(&r.source.tag, out);
-        out.extend_from_slice(b"\",\"log\":\"");
+        out.push(b'"');
+        self.encode_fields(r, out);
+        self.push_kubernetes(&r.source, out);
+        out.push(b'}');
+    }
+
+    /// The record's own fields, each as `,"key":value`: the whole document less `@timestamp`,
+    /// `flb-log-tag` and `kubernetes`. The forward output transcodes these to msgpack, so both
+    /// outputs write the same fields. An event (forward input) has the sender's fields only.
+    pub fn encode_fields(&mut self, r: &Record, out: &mut Vec<u8>) {
+        if r.kind == RecordKind::Event {
+            if let Some(merged) = &r.merged {
+                self.push_merged(merged.fields(), merged.len(), &EVENT_RESERVED, out);
+            }
+            return;
+        }
+        out.extend_from_slice(b",\"log\":\"");
         out.extend_from_slice(r.log.as_escaped().as_bytes());
         out.push(b'"');
         if let Some(stream) = &r.stream {
@@ -70,15 +99,18 @@ impl DocumentEncoder {
         }
         out.push(b'"');
         if let Some(merged) = &r.merged {
-            self.push_merged(merged.fields(), merged.len(), out);
+            self.push_merged(merged.fields(), merged.len(), &RESERVED, out);
         }
         if r.truncated {
             out.extend_from_slice(b",\"");
             out.extend_from_slice(TRUNCATED_KEY.as_bytes());
             out.extend_from_slice(b"\":true");
         }
-        self.push_kubernetes(&r.source, out);
-        out.push(b'}');
+    }
+
+    /// `,"kubernetes":{…}` of a source with a pod, as documents carry it; empty without a pod.
+    pub fn kubernetes_fragment(&self, source: &Source) -> String {
+        encode_kubernetes(source, self.opts)
     }
 
     fn push_escaped(&mut self, text: &str, out: &mut Vec<u8>) {
@@ -91,6 +123,7 @@ impl DocumentEncoder {
         &mut self,
         fields: impl Iterator<Item = (&'a str, &'a str)>,
         count: usize,
+        reserved: &[&str],
         out: &mut Vec<u8>,
     ) {
         // Few keys is the common case: a linear scan beats hashing there.
@@ -111,7 +144,7 @@ impl DocumentEncoder {
             } else {
                 key
             };
-            if RESERVED.contains(&key.as_str()) {
+            if reserved.contains(&key.as_str()) {
                 continue;
             }
             let fresh = if large {
@@ -159,19 +192,34 @@ impl DocumentEncoder {
         if source.pod.is_none() {
             return;
         }
-        let cached = matches!(&self.last_source, Some((s, _)) if Arc::ptr_eq(s, source));
-        if !cached {
-            let encoded = encode_kubernetes(source);
-            self.last_source = Some((Arc::clone(source), encoded));
+        let key = Arc::as_ptr(source) as usize;
+        if let Some((last, encoded)) = &self.last {
+            if *last == key {
+                out.extend_from_slice(encoded.as_bytes());
+                return;
+            }
         }
-        if let Some((_, encoded)) = &self.last_source {
-            out.extend_from_slice(encoded.as_bytes());
-        }
+        let encoded = match self.kubernetes.get(&key) {
+            Some((_, encoded)) => Arc::clone(encoded),
+            None => {
+                if self.kubernetes.len() >= MAX_KUBERNETES_CACHED {
+                    self.kubernetes.clear();
+                }
+                let encoded: Arc<str> = encode_kubernetes(source, self.opts).into();
+                self.kubernetes
+                    .insert(key, (Arc::clone(source), Arc::clone(&encoded)));
+                encoded
+            }
+        };
+        out.extend_from_slice(encoded.as_bytes());
+        self.last = Some((key, encoded));
     }
 }
 
-/// `,"kubernetes":{…}` with the fields the file name gives.
-fn encode_kubernetes(source: &Source) -> String {
+/// `,"kubernetes":{…}` in fluent-bit's order: `pod_name`, `namespace_name`, then what the API
+/// says (`pod_id`, `labels`, `annotations`, `host`) when known, then `container_name`,
+/// `docker_id`. Empty maps and unknown values are left out, as fluent-bit did.
+fn encode_kubernetes(source: &Source, opts: DocumentOptions) -> String {
     let Some(pod) = &source.pod else {
         return String::new();
     };
@@ -179,7 +227,22 @@ fn encode_kubernetes(source: &Source) -> String {
     escape_into(&pod.pod_name, &mut s);
     s.push_str("\",\"namespace_name\":\"");
     escape_into(&pod.namespace_name, &mut s);
-    s.push_str("\",\"container_name\":\"");
+    s.push('"');
+    if let Some(meta) = &source.meta {
+        if !meta.uid.is_empty() {
+            s.push_str(",\"pod_id\":\"");
+            escape_into(&meta.uid, &mut s);
+            s.push('"');
+        }
+        push_string_map(&mut s, "labels", &meta.labels, opts.replace_dots);
+        push_string_map(&mut s, "annotations", &meta.annotations, opts.replace_dots);
+        if let Some(host) = &meta.host {
+            s.push_str(",\"host\":\"");
+            escape_into(host, &mut s);
+            s.push('"');
+        }
+    }
+    s.push_str(",\"container_name\":\"");
     escape_into(&pod.container_name, &mut s);
     s.push_str("\",\"docker_id\":\"");
     escape_into(&pod.docker_id, &mut s);
@@ -187,10 +250,43 @@ fn encode_kubernetes(source: &Source) -> String {
     s
 }
 
+/// `,"name":{"k":"v",…}`, keys dedotted when asked; a key that dedots into one already written
+/// is left out (the first wins, as for merged keys).
+fn push_string_map(s: &mut String, name: &str, map: &[(String, String)], replace_dots: bool) {
+    if map.is_empty() {
+        return;
+    }
+    s.push_str(",\"");
+    s.push_str(name);
+    s.push_str("\":{");
+    let mut written: Vec<std::borrow::Cow<'_, str>> = Vec::with_capacity(map.len());
+    for (key, value) in map {
+        let key = if replace_dots {
+            dedot_key(key)
+        } else {
+            std::borrow::Cow::Borrowed(key.as_str())
+        };
+        if written.contains(&key) {
+            continue;
+        }
+        if !written.is_empty() {
+            s.push(',');
+        }
+        s.push('"');
+        escape_into(&key, s);
+        s.push_str("\":\"");
+        escape_into(value, s);
+        s.push('"');
+        written.push(key);
+    }
+    s.push('}');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use logship_collector::json_merge::MergedObject;
+    use logship_collector::kube::PodMeta;
     use logship_collector::pod_ref::PodRef;
     use logship_collector::{EventTime, JsonText, Stream};
     use std::path::PathBuf;
@@ -206,6 +302,7 @@ mod tests {
                 container_name: "c".into(),
                 docker_id: "abc".into(),
             }),
+            meta: None,
         })
     }
 
@@ -220,6 +317,7 @@ mod tests {
             log: JsonText::escape(log),
             merged: merged.map(|m| Box::new(MergedObject::parse_any(m.to_owned()).unwrap())),
             truncated: false,
+            kind: RecordKind::Line,
         }
     }
 
@@ -264,6 +362,24 @@ mod tests {
     }
 
     #[test]
+    fn an_event_is_its_senders_fields_after_the_timestamp_and_tag() {
+        let fields = r#"{"log":"own","@timestamp":"x","a.b":1,"time":5}"#;
+        let mut r = record("", Some(fields));
+        r.kind = RecordKind::Event;
+        r.source = source(false);
+        r.stream = None;
+        r.time_text = "".into();
+        assert_eq!(
+            encode(&r, true),
+            concat!(
+                r#"{"@timestamp":"2026-11-22T01:02:03.005Z","#,
+                r#""flb-log-tag":"kube.var.log.containers.p_ns_c-x.log","#,
+                r#""log":"own","a_b":1,"time":5}"#
+            )
+        );
+    }
+
+    #[test]
     fn dots_are_kept_when_asked() {
         let m = r#"{"a.b":{"c.d":1}}"#;
         let doc = encode(&record(m, Some(m)), false);
@@ -282,5 +398,83 @@ mod tests {
         assert!(v.get("stream").is_none());
         assert!(v.get("kubernetes").is_none());
         assert_eq!(v[TRUNCATED_KEY], true);
+    }
+
+    fn with_meta(labels: &[(&str, &str)], annotations: &[(&str, &str)]) -> Arc<Source> {
+        let pairs = |kv: &[(&str, &str)]| {
+            kv.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<Vec<_>>()
+        };
+        Arc::new(Source {
+            meta: Some(Arc::new(PodMeta {
+                namespace: "ns".into(),
+                name: "p".into(),
+                uid: "52e6202b-d247-4d4d-8ff5-809b6d8b292e".into(),
+                labels: pairs(labels),
+                annotations: pairs(annotations),
+                host: Some("node-1".into()),
+                ..PodMeta::default()
+            })),
+            ..Source::clone(&source(true))
+        })
+    }
+
+    #[test]
+    fn api_metadata_in_fluent_bit_order_with_dots_replaced() {
+        let mut r = record("x", None);
+        r.source = with_meta(
+            &[
+                ("app.kubernetes.io/name", "web"),
+                ("app_kubernetes_io/name", "dup"),
+            ],
+            &[("a.b", "say \"hi\"")],
+        );
+        let doc = encode(&r, true);
+        assert!(
+            doc.ends_with(concat!(
+                r#","kubernetes":{"pod_name":"p","namespace_name":"ns","#,
+                r#""pod_id":"52e6202b-d247-4d4d-8ff5-809b6d8b292e","#,
+                r#""labels":{"app_kubernetes_io/name":"web"},"#,
+                r#""annotations":{"a_b":"say \"hi\""},"host":"node-1","#,
+                r#""container_name":"c","docker_id":"abc"}}"#
+            )),
+            "{doc}"
+        );
+        let kept = encode(&r, false);
+        assert!(
+            kept.contains(
+                r#""labels":{"app.kubernetes.io/name":"web","app_kubernetes_io/name":"dup"}"#
+            ),
+            "{kept}"
+        );
+        // Empty maps are left out.
+        r.source = with_meta(&[], &[]);
+        let doc = encode(&r, true);
+        assert!(
+            doc.contains(r#""pod_id":"52e6202b-d247-4d4d-8ff5-809b6d8b292e","host":"node-1","container_name""#),
+            "{doc}"
+        );
+    }
+
+    #[test]
+    fn each_source_version_is_encoded_once_and_interleaving_is_exact() {
+        let a = with_meta(&[("v", "1")], &[]);
+        let b = with_meta(&[("v", "2")], &[]);
+        let mut enc = DocumentEncoder::new(DocumentOptions { replace_dots: true });
+        let mut docs = Vec::new();
+        for (i, s) in [&a, &b, &a, &a, &b].into_iter().enumerate() {
+            let mut r = record(&format!("line {i}"), None);
+            r.source = Arc::clone(s);
+            let mut out = Vec::new();
+            enc.encode(&r, &mut out);
+            docs.push(serde_json::from_slice::<serde_json::Value>(&out).unwrap());
+        }
+        let labels: Vec<_> = docs
+            .iter()
+            .map(|d| d["kubernetes"]["labels"]["v"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(labels, ["1", "2", "1", "1", "2"]);
+        assert_eq!(enc.kubernetes.len(), 2);
     }
 }

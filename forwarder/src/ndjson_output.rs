@@ -4,15 +4,14 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use logship_collector::BatchReceiver;
-
 use crate::document::{DocumentEncoder, DocumentOptions};
+use crate::fanout::OutputFeed;
 use crate::stats::OutputStats;
 
 /// Writes every record until the pipe closes. Runs on a blocking thread: writes to a pipe or
 /// a file block.
 pub fn run_ndjson(
-    mut rx: BatchReceiver,
+    mut rx: OutputFeed,
     mut sink: Box<dyn Write + Send>,
     opts: DocumentOptions,
     stats: Arc<OutputStats>,
@@ -21,7 +20,7 @@ pub fn run_ndjson(
     let mut buf = Vec::with_capacity(1 << 16);
     while let Some(batch) = rx.blocking_recv() {
         buf.clear();
-        for r in &batch.records {
+        for r in batch.records.iter() {
             enc.encode(r, &mut buf);
             buf.push(b'\n');
         }

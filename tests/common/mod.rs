@@ -64,6 +64,31 @@ impl Node {
         }
     }
 
+    /// A container log file for a given container id, to match a pod's status in the API.
+    pub fn container_with_id(&self, pod: &str, ns: &str, container: &str, id: &str) -> LogFile {
+        let real_dir = self
+            .dir
+            .path()
+            .join("pods")
+            .join(format!("{ns}_{pod}_{}", &id[..12]))
+            .join(container);
+        fs::create_dir_all(&real_dir).expect("mkdir");
+        let real = real_dir.join("0.log");
+        File::create(&real).expect("create");
+        let link = self
+            .dir
+            .path()
+            .join("containers")
+            .join(format!("{pod}_{ns}_{container}-{id}.log"));
+        std::os::unix::fs::symlink(&real, &link).expect("symlink");
+        LogFile {
+            path: real,
+            link,
+            docker_id: id.to_owned(),
+            pod: pod.to_owned(),
+        }
+    }
+
     /// A plain file directly in `containers/` (not kubelet's naming).
     pub fn plain_file(&self, name: &str) -> LogFile {
         let path = self.dir.path().join("containers").join(name);
@@ -165,6 +190,8 @@ impl Agent {
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("LOGSHIP_HTTP_ADDR", "127.0.0.1:0")
+            // Tests run agents side by side: none takes the forward port unless it asks.
+            .env("LOGSHIP_FORWARD_LISTEN", "off")
             .env("LOGSHIP_LOG", "info")
             .stdin(Stdio::null())
             .stdout(File::create(&stdout).expect("stdout file"))
@@ -213,6 +240,16 @@ impl Agent {
         status
             .lines()
             .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024)
+    }
+
+    /// Resident anonymous memory now (RssAnon: heap, stacks; not the binary's pages), in bytes.
+    pub fn anon_rss(&self) -> u64 {
+        let status = fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("RssAnon:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
             .map_or(0, |kb| kb * 1024)
     }
@@ -266,4 +303,42 @@ pub fn eventually(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
         }
         std::thread::sleep(Duration::from_millis(25));
     }
+}
+
+/// The address the agent's HTTP endpoint bound (it logs it at start-up).
+pub fn http_addr(agent: &Agent) -> Option<String> {
+    let log = agent.stderr();
+    let line = log.lines().find(|l| l.contains("serving /metrics"))?;
+    let start = line.find("addr")? + "addr".len();
+    let rest: String = line[start..]
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+        .collect();
+    Some(rest)
+}
+
+/// A plain HTTP/1.1 GET: (status, body).
+pub fn http_get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::Read;
+    let Ok(mut s) = std::net::TcpStream::connect(addr) else {
+        return (0, String::new());
+    };
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).expect("read");
+    let status = resp
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = resp
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
 }

@@ -28,9 +28,12 @@ elasticsearch: the user's Elasticsearch (ES_SERVER)
   endpoint: https://elastic:***@es.example.com:9243/logs
   logs, metrics and retention all go to this Elasticsearch
 forward: fluentd:24224 (FLUENT_FORWARD_SERVER, in addition)
+  acks: yes; compression: none; shared key: none; timeout: 30s; no TLS
+  spool: /var/lib/logship/forward-spool, up to 256MiB (beyond, the oldest forward-only records are dropped)
 inputs: /var/log/containers/*.log
   new files read from: head; rescan every 1s; exit at end of files: no
   longest record: 1MiB; memory buffer per input: 32MiB
+forward input: 0.0.0.0:24224 (fluent forward protocol; acks once the outputs have the records)
 records: merge JSON log: yes; replace dots in keys: yes; deterministic _id: yes
 batches: up to 5MiB or every 1s; 2 in flight; retries: up to 5
 retention: keep 7 days of logstash-* and heapster-* indices
@@ -38,6 +41,8 @@ state dir: /var/lib/logship
 http: 0.0.0.0:2020 (/metrics, /healthz, /readyz)
 own log: warn (KUBE_LOG_LEVEL=0)
 node: worker-1
+kubernetes metadata: pods of node worker-1, from the API (in-cluster service account)
+  unknown pods waited for: 2s; labels: yes; annotations: yes; deleted pods kept: 1m
 set by env: ES_SERVER, FLUENT_FORWARD_SERVER, NODE_NAME
 set by file {path}: keep_log_days
 set by flags: --retry-limit
@@ -84,4 +89,62 @@ fn plan_for_in_cluster_with_conflicts_and_for_stdout() {
     ] {
         assert!(text.contains(line), "{line:?} not in:\n{text}");
     }
+}
+
+#[test]
+fn plan_for_kubernetes_metadata() {
+    let plan = |vars: &[(&str, &str)]| {
+        let mut vars = vars.to_vec();
+        vars.push(("LOGSHIP_OUTPUT", "stdout"));
+        load(&SettingsArgs::default(), &env_of(&vars))
+            .unwrap()
+            .plan_text()
+    };
+    let text = plan(&[
+        ("NODE_NAME", "n1"),
+        ("LOGSHIP_KUBECONFIG", "/dev/kubeconfig"),
+        ("LOGSHIP_KUBE_WAIT", "500ms"),
+        ("LOGSHIP_KUBE_ANNOTATIONS", "false"),
+        ("LOGSHIP_KUBE_DELETE_DELAY", "90s"),
+    ]);
+    assert!(
+        text.contains(
+            "kubernetes metadata: pods of node n1, from the API of kubeconfig /dev/kubeconfig\n  \
+             unknown pods waited for: 500ms; labels: yes; annotations: no; deleted pods kept: 90s\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        plan(&[]).contains(
+            "kubernetes metadata: off (NODE_NAME not set); pod fields from file names only\n"
+        ),
+        "{text}"
+    );
+    assert!(plan(&[("NODE_NAME", "n1"), ("LOGSHIP_KUBE_METADATA", "off")])
+        .contains("kubernetes metadata: off (LOGSHIP_KUBE_METADATA=false); pod fields from file names only\n"));
+}
+
+#[test]
+fn plan_for_the_forward_protocol_never_shows_the_key() {
+    let env = env_of(&[
+        ("LOGSHIP_OUTPUT", "stdout"),
+        ("FLUENT_FORWARD_SERVER", "fluentd:24224"),
+        ("LOGSHIP_FORWARD_SHARED_KEY", "hunter2"),
+        ("LOGSHIP_FORWARD_ACK", "false"),
+        ("LOGSHIP_FORWARD_COMPRESS", "gzip"),
+        ("LOGSHIP_FORWARD_SPOOL_LIMIT", "1GiB"),
+        ("LOGSHIP_FORWARD_LISTEN", "off"),
+        ("LOGSHIP_STATE_DIR", "/s"),
+    ]);
+    let settings = load(&SettingsArgs::default(), &env).unwrap();
+    let text = settings.plan_text();
+    for line in [
+        "  acks: no; compression: gzip; shared key: set (***); timeout: 30s; no TLS\n",
+        "  spool: /s/forward-spool, up to 1GiB (beyond, the oldest forward-only records are dropped)\n",
+        "forward input: off\n",
+    ] {
+        assert!(text.contains(line), "{line:?} not in:\n{text}");
+    }
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(!format!("{settings:?}").contains("hunter2"));
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use logship_collector::{BatchReceiver, Delivery};
+use logship_collector::Delivery;
 use tokio::sync::Semaphore;
 
 use super::bulk_request::{BulkBody, BulkEncoder, BulkRequest};
@@ -18,6 +18,7 @@ use super::response::{parse, BulkOutcome, ItemOutcome};
 use crate::backoff::Backoff;
 use crate::dead_letter::DeadLetters;
 use crate::document::{DocumentEncoder, DocumentOptions};
+use crate::fanout::OutputFeed;
 use crate::log_limit::LogLimiter;
 use crate::stats::OutputStats;
 
@@ -66,7 +67,7 @@ struct Shared {
 /// Runs until the pipe closes and every request is settled.
 pub async fn run_elasticsearch(
     cfg: EsOutputConfig,
-    mut rx: BatchReceiver,
+    mut rx: OutputFeed,
     stats: Arc<OutputStats>,
 ) -> Result<(), String> {
     let client = EsClient::new(cfg.targets.clone(), cfg.request_timeout)?;
@@ -97,7 +98,7 @@ pub async fn run_elasticsearch(
         tokio::select! {
             batch = rx.recv() => {
                 let Some(batch) = batch else { break };
-                for r in &batch.records {
+                for r in batch.records.iter() {
                     encoder.push(r, &mut current);
                 }
                 current.deliveries.push(batch.delivery);

@@ -4,6 +4,7 @@
 use super::error::EsError;
 use super::json::Json;
 use super::reply::Reply;
+use super::resolve::Resolve;
 use super::store::Store;
 use super::versions::Profile;
 
@@ -103,7 +104,8 @@ pub(crate) fn cat_indices(
     expr: Option<&str>,
     params: &[(String, String)],
 ) -> Result<Reply, EsError> {
-    let names = store.resolve(prof, expr.unwrap_or("_all"), false)?;
+    let opts = Resolve::read(params, "all")?;
+    let names = store.resolve_with(prof, expr.unwrap_or("_all"), &opts)?;
     let unit = param(params, "bytes");
     let size = |n: u64| match unit {
         Some(u) => {
@@ -119,25 +121,30 @@ pub(crate) fn cat_indices(
         }
         None => human_bytes(n),
     };
-    let mut rows: Vec<Vec<(&str, String)>> = Vec::new();
+    // A closed index has no stats: `null` in JSON, blank in text.
+    let mut rows: Vec<Vec<(&str, Option<String>)>> = Vec::new();
     for name in &names {
         let Some(ix) = store.indices.get(name) else {
             continue;
         };
         let bytes = 208 + ix.store_bytes;
+        let open = |v: String| (!ix.closed).then_some(v);
         rows.push(vec![
-            ("health", "yellow".into()),
-            ("status", "open".into()),
-            ("index", name.clone()),
-            ("uuid", ix.uuid.clone()),
-            ("pri", prof.default_shards.to_string()),
-            ("rep", "1".into()),
-            ("docs.count", ix.doc_count().to_string()),
-            ("docs.deleted", ix.deleted.to_string()),
-            ("creation.date", ix.created_ms.to_string()),
-            ("store.size", size(bytes)),
-            ("pri.store.size", size(bytes)),
-            ("dataset.size", size(bytes)),
+            ("health", Some("yellow".into())),
+            (
+                "status",
+                Some(if ix.closed { "close" } else { "open" }.into()),
+            ),
+            ("index", Some(name.clone())),
+            ("uuid", Some(ix.uuid.clone())),
+            ("pri", Some(prof.default_shards.to_string())),
+            ("rep", Some("1".into())),
+            ("docs.count", open(ix.doc_count().to_string())),
+            ("docs.deleted", open(ix.deleted.to_string())),
+            ("creation.date", Some(ix.created_ms.to_string())),
+            ("store.size", open(size(bytes))),
+            ("pri.store.size", open(size(bytes))),
+            ("dataset.size", open(size(bytes))),
         ]);
     }
     let available: Vec<_> = COLUMNS
@@ -172,10 +179,10 @@ pub(crate) fn cat_indices(
                     "Unable to sort by unknown sort key `{k}`"
                 )));
             };
-            let val = |r: &Vec<(&str, String)>| {
+            let val = |r: &Vec<(&str, Option<String>)>| {
                 r.iter()
                     .find(|(c, _)| *c == col)
-                    .map(|(_, v)| v.clone())
+                    .and_then(|(_, v)| v.clone())
                     .unwrap_or_default()
             };
             rows.sort_by(|a, b| {
@@ -198,11 +205,10 @@ pub(crate) fn cat_indices(
             });
         }
     }
-    let pick = |r: &Vec<(&str, String)>, col: &str| {
+    let pick = |r: &Vec<(&str, Option<String>)>, col: &str| {
         r.iter()
             .find(|(c, _)| *c == col)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
+            .and_then(|(_, v)| v.clone())
     };
     match param(params, "format")
         .unwrap_or("text")
@@ -212,7 +218,12 @@ pub(crate) fn cat_indices(
         "json" => {
             let arr = rows
                 .iter()
-                .map(|r| Json::obj(cols.iter().map(|(c, _)| (*c, Json::str(pick(r, c))))))
+                .map(|r| {
+                    Json::obj(
+                        cols.iter()
+                            .map(|(c, _)| (*c, pick(r, c).map_or(Json::Null, Json::Str))),
+                    )
+                })
                 .collect();
             Ok(Reply::json(200, Json::Arr(arr)))
         }
@@ -220,7 +231,11 @@ pub(crate) fn cat_indices(
             let header = param(params, "v").is_some_and(|v| v.is_empty() || v == "true");
             let table: Vec<Vec<String>> = rows
                 .iter()
-                .map(|r| cols.iter().map(|(c, _)| pick(r, c)).collect())
+                .map(|r| {
+                    cols.iter()
+                        .map(|(c, _)| pick(r, c).unwrap_or_default())
+                        .collect()
+                })
                 .collect();
             let widths: Vec<usize> = (0..cols.len())
                 .map(|i| {

@@ -6,7 +6,7 @@ use super::faults::Faults;
 use super::json::{parse_strict, Json};
 use super::reply::{Body, Reply, JSON};
 use super::store::StoredDoc;
-use super::Shared;
+use super::{SeedIndex, Shared};
 
 pub(crate) fn handle(
     shared: &Shared,
@@ -71,6 +71,19 @@ fn handle_inner(
             Ok(Reply::json(200, Json::obj([("reset", Json::Bool(true))])))
         }
         ("faults", "GET") => Ok(raw_json(&shared.lock().faults.faults)),
+        ("requests", "GET") => {
+            let log: Vec<_> = shared.lock().store.requests.iter().cloned().collect();
+            Ok(raw_json(&log))
+        }
+        ("seed", "POST" | "PUT") => {
+            let list: Vec<SeedIndex> = serde_json::from_slice(body)
+                .map_err(|e| EsError::iae(format!("seed body: {e}")))?;
+            shared.seed(&list).map_err(EsError::iae)?;
+            Ok(Reply::json(
+                200,
+                Json::obj([("seeded", Json::from(list.len() as u64))]),
+            ))
+        }
         ("faults", "POST" | "PUT") => {
             let faults = {
                 let mut st = shared.lock();
@@ -108,7 +121,7 @@ fn handle_inner(
                 body: Body::Raw(out, "application/x-ndjson"),
             })
         }
-        ("stats" | "reset" | "docs", _) => Err(EsError::simple(
+        ("stats" | "reset" | "docs" | "requests" | "seed", _) => Err(EsError::simple(
             405,
             format!("method {method} not allowed on /_double/{what}"),
         )),

@@ -6,19 +6,20 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use super::error::EsError;
-use super::json::Json;
+use super::json::{glob_match, Json};
 use super::reply::{Body, Reply};
 use super::versions::Profile;
 
-/// Fault settings. They apply to `_bulk` requests, and to `GET`/`HEAD /` when `include_root`;
-/// the control API is never affected. Counters (`*_next_*`) count down as they fire.
+/// Fault settings. Request faults apply to `_bulk` requests, and to `GET`/`HEAD /` when
+/// `include_root`, or, when `fail_match` is set, to the requests it matches instead; the control
+/// API is never affected. Counters (`*_next_*`) count down as they fire.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Faults {
     /// The next N requests fail whole with `fail_status`.
     pub fail_next_requests: u32,
     /// 503 cluster_block_exception, 429 es_rejected_execution_exception, 500, 502/504 proxy HTML,
-    /// 413 empty; any other status gets a generic ES error body.
+    /// 413 empty, 401/403 security_exception; any other status gets a generic ES error body.
     pub fail_status: u16,
     /// Each request fails whole with this probability.
     pub fail_requests_ratio: f64,
@@ -39,6 +40,13 @@ pub struct Faults {
     pub garbage_next_responses: u32,
     /// Faults also hit `GET /` and `HEAD /` (the agent's version probe).
     pub include_root: bool,
+    /// A pattern (`*` matches any text) on `METHOD /path` (no query string), e.g. `DELETE /*`:
+    /// the request faults (and `down`, `delay_ms`) hit the requests it matches instead of
+    /// `_bulk`. Empty: the default. (bench/es_double.py takes a regex here.)
+    pub fail_match: String,
+    /// The next N requests the faults apply to pass untouched before the request counters and
+    /// ratios start (`skip_next_requests: 1, fail_next_requests: 1` fails the second request).
+    pub skip_next_requests: u32,
     /// Seed of the RNG behind the ratios.
     pub seed: u64,
 }
@@ -57,6 +65,8 @@ impl Default for Faults {
             down: false,
             garbage_next_responses: 0,
             include_root: false,
+            fail_match: String::new(),
+            skip_next_requests: 0,
             seed: 0,
         }
     }
@@ -133,8 +143,21 @@ impl FaultState {
         ratio > 0.0 && self.rng.gen::<f64>() < ratio
     }
 
+    /// Whether the request faults apply to this request.
+    pub(crate) fn applies(&self, method: &str, path: &str, bulk: bool, root: bool) -> bool {
+        let f = &self.faults;
+        if f.fail_match.is_empty() {
+            return bulk || (root && f.include_root);
+        }
+        glob_match(&f.fail_match, &format!("{method} {path}"))
+    }
+
     pub(crate) fn decide_request(&mut self) -> RequestFault {
         let f = &mut self.faults;
+        if f.skip_next_requests > 0 {
+            f.skip_next_requests -= 1;
+            return RequestFault::None;
+        }
         if f.fail_next_requests > 0 {
             f.fail_next_requests -= 1;
             return RequestFault::Fail(f.fail_status);
@@ -172,8 +195,36 @@ impl FaultState {
 }
 
 /// The whole-request answer of an injected failure, as ES (or the proxy in front of it) sends it.
-pub(crate) fn injected_failure(status: u16) -> Reply {
+/// 401 and 403 are those of ES security for a user `logship` (the body's `header` field is
+/// there; the `WWW-Authenticate` response header is not sent).
+pub(crate) fn injected_failure(status: u16, method: &str, path: &str) -> Reply {
     let err = match status {
+        401 => {
+            let reason = format!("unable to authenticate user [logship] for REST request [{path}]");
+            let header = Json::obj([(
+                "WWW-Authenticate",
+                Json::str("Basic realm=\"security\" charset=\"UTF-8\""),
+            )]);
+            EsError::new(401, "security_exception", reason).with("header", header)
+        }
+        403 => {
+            let action = if method == "DELETE" {
+                "indices:admin/delete"
+            } else if path.contains("/_settings") {
+                "indices:monitor/settings/get"
+            } else if path.contains("/_alias") {
+                "indices:admin/aliases/get"
+            } else if path.contains("/_bulk") {
+                "indices:data/write/bulk"
+            } else {
+                "cluster:monitor/main"
+            };
+            EsError::new(
+                403,
+                "security_exception",
+                format!("action [{action}] is unauthorized for user [logship]"),
+            )
+        }
         503 => EsError::new(
             503,
             "cluster_block_exception",
@@ -261,6 +312,21 @@ mod tests {
         assert_eq!(st.decide_item(), ItemFault::Reject);
         assert_eq!(st.decide_item(), ItemFault::MappingError);
         assert_eq!(st.decide_item(), ItemFault::None);
+    }
+
+    #[test]
+    fn match_and_skip() {
+        let mut st = FaultState::new(Faults::default());
+        assert!(st.applies("POST", "/_bulk", true, false));
+        assert!(!st.applies("GET", "/", false, true));
+        assert!(!st.applies("DELETE", "/a,b", false, false));
+        st.merge(br#"{"fail_match":"DELETE /*","skip_next_requests":1,"fail_next_requests":1}"#)
+            .unwrap();
+        assert!(st.applies("DELETE", "/a,b", false, false));
+        assert!(!st.applies("POST", "/_bulk", true, false));
+        assert_eq!(st.decide_request(), RequestFault::None);
+        assert_eq!(st.decide_request(), RequestFault::Fail(503));
+        assert_eq!(st.decide_request(), RequestFault::None);
     }
 
     #[test]

@@ -160,13 +160,31 @@ impl Serialize for Json {
 #[derive(Default)]
 struct JacksonPretty {
     inner: serde_json::ser::PrettyFormatter<'static>,
+    /// One entry per open object or array: still empty? Jackson writes `{ }` and `[ ]`.
+    empty: Vec<bool>,
+}
+
+impl JacksonPretty {
+    fn close_gap<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        if self.empty.pop().unwrap_or(false) {
+            w.write_all(b" ")?;
+        }
+        Ok(())
+    }
+    fn filled(&mut self) {
+        if let Some(top) = self.empty.last_mut() {
+            *top = false;
+        }
+    }
 }
 
 impl serde_json::ser::Formatter for JacksonPretty {
     fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.empty.push(true);
         self.inner.begin_array(w)
     }
     fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.close_gap(w)?;
         self.inner.end_array(w)
     }
     fn begin_array_value<W: ?Sized + std::io::Write>(
@@ -174,15 +192,18 @@ impl serde_json::ser::Formatter for JacksonPretty {
         w: &mut W,
         first: bool,
     ) -> std::io::Result<()> {
+        self.filled();
         self.inner.begin_array_value(w, first)
     }
     fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
         self.inner.end_array_value(w)
     }
     fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.empty.push(true);
         self.inner.begin_object(w)
     }
     fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.close_gap(w)?;
         self.inner.end_object(w)
     }
     fn begin_object_key<W: ?Sized + std::io::Write>(
@@ -190,6 +211,7 @@ impl serde_json::ser::Formatter for JacksonPretty {
         w: &mut W,
         first: bool,
     ) -> std::io::Result<()> {
+        self.filled();
         self.inner.begin_object_key(w, first)
     }
     fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
@@ -465,6 +487,10 @@ mod tests {
         assert_eq!(
             String::from_utf8(j(r#"{"a":[1]}"#).to_pretty()).unwrap(),
             "{\n  \"a\" : [\n    1\n  ]\n}\n"
+        );
+        assert_eq!(
+            String::from_utf8(j(r#"{"a":{},"b":[],"c":[{}]}"#).to_pretty()).unwrap(),
+            "{\n  \"a\" : { },\n  \"b\" : [ ],\n  \"c\" : [\n    { }\n  ]\n}\n"
         );
     }
 

@@ -1,6 +1,7 @@
-//! An Elasticsearch double for end-to-end tests: the `_bulk` path a log shipper uses, with the
-//! exact bodies, status codes and quirks of five server versions, exact accounting of what
-//! arrived, and deterministic faults.
+//! An Elasticsearch double for end-to-end tests: the `_bulk` path a log shipper uses and the
+//! index APIs a retention job uses (create, list, aliases, settings, delete, and the cluster
+//! state and stats Curator reads), with the exact bodies, status codes and quirks of five server
+//! versions, exact accounting of what arrived, a log of the requests, and deterministic faults.
 //!
 //! It runs on its own thread with its own tokio runtime, so synchronous tests can start it, point
 //! the agent at [`EsDouble::url`], and block in [`EsDouble::wait_for_docs`].
@@ -11,23 +12,29 @@ mod control;
 mod document;
 mod error;
 mod faults;
+mod indices;
 mod json;
 mod reply;
+mod resolve;
+mod routes;
 mod server;
+mod state;
 mod store;
 mod versions;
 mod write;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
+use anyhow::{bail, Context};
+use serde::Deserialize;
 use tokio::sync::{oneshot, watch};
 
 pub use faults::Faults;
-pub use store::{EsStats, IndexStats, StoredDoc};
+pub use store::{EsStats, IndexStats, RequestRecord, StoredDoc};
 pub use versions::EsVersion;
 
 use faults::FaultState;
@@ -108,6 +115,53 @@ impl Shared {
             .send_if_modified(|cur| std::mem::replace(cur, down) != down);
     }
 
+    pub(crate) fn record(&self, method: &str, path: &str, query: &str, status: Option<u16>) {
+        self.lock().store.log_request(RequestRecord {
+            method: method.to_string(),
+            path: path.to_string(),
+            query: query.to_string(),
+            status,
+        });
+    }
+
+    /// Creates the indices, replacing any of the same name; all or nothing.
+    pub(crate) fn seed(&self, indices: &[SeedIndex]) -> Result<(), String> {
+        let mut st = self.lock();
+        let existing = st.store.alias_map();
+        for (i, ix) in indices.iter().enumerate() {
+            if let Some(problem) = self.prof.index_name_problem(&ix.name) {
+                return Err(format!("index [{}]: {problem}", ix.name));
+            }
+            if existing.contains_key(&ix.name) {
+                return Err(format!("index [{}] clashes with an alias", ix.name));
+            }
+            for a in &ix.aliases {
+                let clash = st.store.indices.contains_key(a)
+                    || indices
+                        .iter()
+                        .enumerate()
+                        .any(|(j, o)| j != i && o.name == *a);
+                if clash {
+                    return Err(format!("alias [{a}] clashes with an index of that name"));
+                }
+            }
+        }
+        for ix in indices {
+            st.store.create_index_at(&ix.name, ix.created_ms);
+            if let Some(stored) = st.store.indices.get_mut(&ix.name) {
+                stored.closed = ix.closed;
+                for a in &ix.aliases {
+                    stored
+                        .aliases
+                        .insert(a.clone(), json::Json::Obj(Vec::new()));
+                }
+            }
+        }
+        drop(st);
+        self.changed.notify_all();
+        Ok(())
+    }
+
     pub(crate) fn reset(&self, faults_too: bool) {
         self.lock().store.clear();
         if faults_too {
@@ -132,6 +186,48 @@ impl Shared {
                 Err(e) => e.into_inner().0,
             };
         }
+    }
+}
+
+/// An index to create directly, so a test can start from a cluster of a given shape (as
+/// `POST /_double/seed` does with a JSON list of these).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedIndex {
+    #[serde(rename = "index")]
+    pub name: String,
+    /// Creation date, milliseconds since the epoch; `None`: now.
+    #[serde(default, rename = "creation_date")]
+    pub created_ms: Option<u64>,
+    /// Aliases pointing at this index (no properties).
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Closed: listed with status `close`, no stats, no writes.
+    #[serde(default)]
+    pub closed: bool,
+}
+
+impl SeedIndex {
+    pub fn new(name: impl Into<String>) -> SeedIndex {
+        SeedIndex {
+            name: name.into(),
+            ..SeedIndex::default()
+        }
+    }
+
+    pub fn created_ms(mut self, ms: u64) -> SeedIndex {
+        self.created_ms = Some(ms);
+        self
+    }
+
+    pub fn alias(mut self, alias: impl Into<String>) -> SeedIndex {
+        self.aliases.push(alias.into());
+        self
+    }
+
+    pub fn closed(mut self) -> SeedIndex {
+        self.closed = true;
+        self
     }
 }
 
@@ -212,6 +308,31 @@ impl EsDouble {
 
     pub fn docs_in(&self, index: &str) -> Vec<StoredDoc> {
         self.shared.lock().store.docs(Some(&[index.to_string()]))
+    }
+
+    /// Creates the indices (replacing any of the same name), or none of them if a name is one
+    /// ES refuses or an alias clashes with an index.
+    pub fn seed(&self, indices: &[SeedIndex]) -> anyhow::Result<()> {
+        match self.shared.seed(indices) {
+            Ok(()) => Ok(()),
+            Err(e) => bail!("seeding the ES double: {e}"),
+        }
+    }
+
+    /// The names of the indices held now, open and closed, in name order.
+    pub fn index_names(&self) -> Vec<String> {
+        self.shared.lock().store.indices.keys().cloned().collect()
+    }
+
+    /// Each alias with the indices it points to, in name order.
+    pub fn aliases(&self) -> BTreeMap<String, Vec<String>> {
+        self.shared.lock().store.alias_map()
+    }
+
+    /// The requests answered (or reset) since start or the last reset, oldest first; control
+    /// requests are not logged, and only the latest 10,000 are kept.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.shared.lock().store.requests.iter().cloned().collect()
     }
 
     /// Forgets indices, documents and counters, and clears the faults.

@@ -1,6 +1,6 @@
 //! The HTTP side: accept loop, one hyper connection per client that the double can reset at
-//! will (the `down` and `drop_next_responses` faults), routing, body limits, gzip, and the
-//! request-level faults.
+//! will (the `down` and `drop_next_responses` faults), body limits, gzip, the request-level
+//! faults and the request log. Which handler answers is routes.rs's business.
 
 use std::convert::Infallible;
 use std::io::Read;
@@ -19,12 +19,11 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, Notify};
 
-use super::bulk::{self, BulkRequest};
-use super::error::{method_not_allowed, no_handler, EsError};
+use super::error::EsError;
 use super::faults::{injected_failure, RequestFault};
 use super::reply::{Body, Reply, JSON};
-use super::versions::{Profile, Types};
-use super::{cluster, control, Shared};
+use super::routes::{self, Route};
+use super::{control, Shared};
 
 pub(crate) async fn serve(
     listener: TcpListener,
@@ -115,45 +114,6 @@ impl Drop for ControlGuard {
     }
 }
 
-enum Route {
-    Root,
-    Health(Option<String>),
-    CatIndices(Option<String>),
-    Bulk(Option<String>, Option<String>),
-}
-
-fn route(prof: &Profile, method: &str, path: &str, segs: &[String]) -> Result<Route, EsError> {
-    let get = matches!(method, "GET" | "HEAD");
-    let s: Vec<&str> = segs.iter().map(String::as_str).collect();
-    let need = |ok: bool, allowed: &[&str], r: Route| {
-        if ok {
-            Ok(r)
-        } else {
-            Err(method_not_allowed(path, method, allowed))
-        }
-    };
-    let post = matches!(method, "POST" | "PUT");
-    match s.as_slice() {
-        [] => need(get, &["GET", "HEAD"], Route::Root),
-        ["_cluster", "health"] => need(get, &["GET"], Route::Health(None)),
-        ["_cluster", "health", ix] => need(get, &["GET"], Route::Health(Some(ix.to_string()))),
-        ["_cat", "indices"] => need(get, &["GET"], Route::CatIndices(None)),
-        ["_cat", "indices", ix] => need(get, &["GET"], Route::CatIndices(Some(ix.to_string()))),
-        ["_bulk"] => need(post, &["POST", "PUT"], Route::Bulk(None, None)),
-        [ix, "_bulk"] if !ix.starts_with('_') => need(
-            post,
-            &["POST", "PUT"],
-            Route::Bulk(Some(ix.to_string()), None),
-        ),
-        [ix, t, "_bulk"] if !ix.starts_with('_') && prof.types != Types::Removed => need(
-            post,
-            &["POST", "PUT"],
-            Route::Bulk(Some(ix.to_string()), Some(t.to_string())),
-        ),
-        _ => Err(no_handler(path, method)),
-    }
-}
-
 pub(crate) fn pct_decode(s: &str, plus_is_space: bool) -> String {
     let b = s.as_bytes();
     let hex = |c: u8| (c as char).to_digit(16);
@@ -224,60 +184,6 @@ fn inflate(enc: &str, data: &[u8], max: usize) -> Result<Option<Vec<u8>>, EsErro
     res.map_err(|e| EsError::iae(format!("invalid {enc} content: {e}")))
 }
 
-/// 6.x+ refuse a body without a JSON-ish Content-Type.
-fn check_content_type(prof: &Profile, values: &[&str]) -> Result<(), EsError> {
-    let Some(first) = values.first() else {
-        return Err(EsError::simple(406, "Content-Type header is missing"));
-    };
-    let all = values.join(",");
-    let base = first
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    const OK: [&str; 7] = [
-        "application/json",
-        "application/x-ndjson",
-        "application/vnd.elasticsearch+json",
-        "application/vnd.elasticsearch+x-ndjson",
-        "application/smile",
-        "application/cbor",
-        "application/yaml",
-    ];
-    if !OK.contains(&base.as_str())
-        || (base.starts_with("application/vnd.elasticsearch") && prof.esv < (7, 11, 0))
-    {
-        return Err(EsError::simple(
-            406,
-            format!("Content-Type header [{all}] is not supported"),
-        ));
-    }
-    let compat = all
-        .to_ascii_lowercase()
-        .split("compatible-with")
-        .nth(1)
-        .map(|rest| {
-            rest.trim_start_matches([' ', '='])
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect::<String>()
-        });
-    if let Some(n) = compat.and_then(|n| n.parse::<u32>().ok()) {
-        if !prof.os && n != prof.major && n + 1 != prof.major {
-            return Err(EsError::new(400, "media_type_header_exception", "Invalid media-type value on headers [Content-Type]")
-                .caused_by(
-                    "status_exception",
-                    format!(
-                        "A compatible version is required on both Content-Type and Accept headers if either one has \
-                         requested a compatible version and the compatible versions must match. Accept=null, Content-Type={n}"
-                    ),
-                ));
-        }
-    }
-    Ok(())
-}
-
 async fn handle(
     shared: Arc<Shared>,
     ctl: Arc<ConnCtl>,
@@ -292,6 +198,7 @@ async fn handle(
         .map(|s| pct_decode(s, false))
         .collect();
     let params = parse_query(req.uri().query());
+    let query = req.uri().query().unwrap_or("").to_string();
     let head = method == "HEAD";
     let header = |name: &str| -> Vec<String> {
         req.headers()
@@ -332,11 +239,11 @@ async fn handle(
         return Ok(reply.into_response(prof, head, gzip_ok));
     }
 
-    let route = route(prof, &method, &path, &segs);
-    let faultable = match &route {
-        Ok(Route::Bulk(..)) => true,
-        Ok(Route::Root) => shared.lock().faults.faults.include_root,
-        _ => false,
+    let route = routes::route(prof, &method, &path, &segs);
+    let faultable = {
+        let bulk = route.as_ref().is_ok_and(Route::is_bulk);
+        let root = matches!(route, Ok(Route::Root));
+        shared.lock().faults.applies(&method, &path, bulk, root)
     };
     if faultable {
         let (down, delay) = {
@@ -348,6 +255,7 @@ async fn handle(
                 s.requests += 1;
                 s.reset_connections += 1;
             });
+            shared.record(&method, &path, &query, None);
             ctl.abort.notify_one();
             std::future::pending::<()>().await;
         }
@@ -382,7 +290,7 @@ async fn handle(
             match (body, fault) {
                 (_, RequestFault::Fail(status)) => {
                     shared.with_stats(|s| s.injected_request_failures += 1);
-                    injected_failure(status)
+                    injected_failure(status, &method, &path)
                 }
                 (Err(e), _) => Reply::error(&e),
                 (Ok(None), _) => Reply {
@@ -390,7 +298,14 @@ async fn handle(
                     body: Body::Empty,
                 },
                 (Ok(Some(body)), _) => {
-                    let mut r = answer(&shared, route, &path, &params, &body, gzip_req, &ctypes);
+                    let req = routes::Request {
+                        path: &path,
+                        params: &params,
+                        body: &body,
+                        gzip: gzip_req,
+                        ctypes: &ctypes,
+                    };
+                    let mut r = routes::answer(&shared, route, &req);
                     let pretty = params.iter().any(|(k, v)| k == "pretty" && v != "false");
                     let filter = params
                         .iter()
@@ -407,6 +322,7 @@ async fn handle(
             s.requests += 1;
             s.dropped_responses += 1;
         });
+        shared.record(&method, &path, &query, None);
         ctl.abort.notify_one();
         std::future::pending::<()>().await;
     }
@@ -425,52 +341,6 @@ async fn handle(
         s.requests += 1;
         *s.requests_by_status.entry(status).or_default() += 1;
     });
+    shared.record(&method, &path, &query, Some(status));
     Ok(reply.into_response(prof, head, gzip_ok))
-}
-
-fn answer(
-    shared: &Shared,
-    route: Result<Route, EsError>,
-    path: &str,
-    params: &[(String, String)],
-    body: &[u8],
-    gzip: bool,
-    ctypes: &[String],
-) -> Reply {
-    let prof = &shared.prof;
-    let res = route.and_then(|r| match r {
-        Route::Root => Ok(Reply {
-            status: 200,
-            body: Body::Raw(prof.version.root_body().as_bytes().to_vec(), JSON),
-        }),
-        Route::Health(ix) => cluster::health(prof, &shared.lock().store, ix.as_deref(), params),
-        Route::CatIndices(ix) => {
-            cluster::cat_indices(prof, &shared.lock().store, ix.as_deref(), params)
-        }
-        Route::Bulk(ix, t) => {
-            if body.is_empty() {
-                return Err(EsError::new(
-                    400,
-                    "parse_exception",
-                    "request body is required",
-                ));
-            }
-            if prof.strict_content_type {
-                let v: Vec<&str> = ctypes.iter().map(String::as_str).collect();
-                check_content_type(prof, &v)?;
-            }
-            let req = BulkRequest {
-                raw_path: path,
-                path_index: ix.as_deref(),
-                path_type: t.as_deref(),
-                params,
-                body,
-                gzip,
-            };
-            let res = bulk::run(prof, &mut shared.lock(), &req);
-            shared.changed.notify_all();
-            res
-        }
-    });
-    res.unwrap_or_else(|e| Reply::error(&e))
 }

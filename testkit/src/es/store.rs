@@ -1,9 +1,9 @@
 //! Indices, documents and the counters tests assert on (the write semantics are in write.rs).
 //!
-//! Indices live in a name-keyed map and are resolved through [`Store::resolve`], so the index
-//! APIs still to come (delete, aliases) plug in without touching the write path.
+//! Indices live in a name-keyed map, each with its aliases and open/closed state; index
+//! expressions are resolved to them by resolve.rs.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rand::rngs::StdRng;
@@ -11,7 +11,7 @@ use rand::{RngCore, SeedableRng};
 use serde::Serialize;
 
 use super::error::EsError;
-use super::json::{glob_match, Json};
+use super::json::Json;
 use super::versions::Profile;
 
 /// One document as the double holds it now.
@@ -75,6 +75,21 @@ pub struct EsStats {
     pub indices: BTreeMap<String, IndexStats>,
 }
 
+/// One request the double answered (or reset), control requests excluded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RequestRecord {
+    pub method: String,
+    /// The path as sent (percent-encoding kept).
+    pub path: String,
+    /// The query string as sent, without the `?`; empty when there is none.
+    pub query: String,
+    /// The status sent; `None` when the connection was reset instead of answered.
+    pub status: Option<u16>,
+}
+
+/// How many requests [`Store::requests`] keeps (the oldest are dropped first).
+pub(crate) const REQUEST_LOG: usize = 10_000;
+
 pub(crate) struct Doc {
     pub(crate) version: u64,
     pub(crate) seq_no: u64,
@@ -95,6 +110,9 @@ pub(crate) struct Index {
     pub deleted: u64,
     pub raw_accepted: u64,
     pub store_bytes: u64,
+    /// Alias name to its properties (`is_write_index`, routing...), as `GET /_alias` shows them.
+    pub aliases: BTreeMap<String, Json>,
+    pub closed: bool,
 }
 
 impl Index {
@@ -108,6 +126,8 @@ pub(crate) struct Store {
     pub stats: EsStats,
     pub(crate) explicit_ever: HashSet<(String, String)>,
     pub(crate) order: u64,
+    /// The latest requests, oldest first.
+    pub(crate) requests: VecDeque<RequestRecord>,
     rng: StdRng,
 }
 
@@ -122,6 +142,7 @@ impl Store {
             stats: EsStats::default(),
             explicit_ever: HashSet::new(),
             order: 0,
+            requests: VecDeque::new(),
             rng,
         }
     }
@@ -131,6 +152,14 @@ impl Store {
         self.indices.clear();
         self.stats = EsStats::default();
         self.explicit_ever.clear();
+        self.requests.clear();
+    }
+
+    pub(crate) fn log_request(&mut self, r: RequestRecord) {
+        if self.requests.len() == REQUEST_LOG {
+            self.requests.pop_front();
+        }
+        self.requests.push_back(r);
     }
 
     /// A 20-character id like ES's auto-generated ones.
@@ -191,41 +220,20 @@ impl Store {
         out
     }
 
-    /// A comma list of names and `*` patterns to concrete index names, like ES's resolver
-    /// (a missing concrete name is a 404 unless `ignore_unavailable`).
-    pub(crate) fn resolve(
-        &self,
-        prof: &Profile,
-        expr: &str,
-        ignore_unavailable: bool,
-    ) -> Result<Vec<String>, EsError> {
-        let mut out: Vec<String> = Vec::new();
-        for part in expr.split(',').filter(|p| !p.is_empty()) {
-            if part == "_all" || part.contains('*') {
-                let pat = if part == "_all" { "*" } else { part };
-                for name in self.indices.keys().filter(|n| glob_match(pat, n)) {
-                    if !out.contains(name) {
-                        out.push(name.clone());
-                    }
-                }
-            } else if self.indices.contains_key(part) {
-                if !out.iter().any(|n| n == part) {
-                    out.push(part.to_string());
-                }
-            } else if !ignore_unavailable {
-                return Err(not_found(prof, part));
-            }
-        }
-        Ok(out)
+    pub(crate) fn create_index(&mut self, name: &str) {
+        self.create_index_at(name, None);
     }
 
-    pub(crate) fn create_index(&mut self, name: &str) {
+    /// Creates (or replaces) an index created at `created_ms` (`None`: now), open, no aliases.
+    pub(crate) fn create_index_at(&mut self, name: &str, created_ms: Option<u64>) {
         let mut b = [0u8; 16];
         self.rng.fill_bytes(&mut b);
-        let created_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
+        let created_ms = created_ms.unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0)
+        });
         let ix = Index {
             uuid: b64url(&b),
             created_ms,
@@ -235,6 +243,8 @@ impl Store {
             deleted: 0,
             raw_accepted: 0,
             store_bytes: 0,
+            aliases: BTreeMap::new(),
+            closed: false,
         };
         self.indices.insert(name.to_string(), ix);
     }

@@ -62,7 +62,7 @@ impl EsVersion {
         }
     }
 
-    fn parts(self) -> (u32, u32, u32) {
+    pub(crate) fn parts(self) -> (u32, u32, u32) {
         match self {
             EsVersion::Es5_6_16 => (5, 6, 16),
             EsVersion::Es6_8_23 => (6, 8, 23),

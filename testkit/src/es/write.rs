@@ -56,14 +56,22 @@ pub(crate) struct Outcome {
 
 impl Store {
     /// Applies one bulk item. Item-level failures are in the outcome, never a panic.
-    pub(crate) fn write(&mut self, prof: &Profile, w: Write<'_>) -> Outcome {
+    pub(crate) fn write(&mut self, prof: &Profile, mut w: Write<'_>) -> Outcome {
         let auto = w.id.is_none() && matches!(w.op, Op::Index | Op::Create);
         let id = match &w.id {
             Some(id) => id.clone(),
             None => self.auto_id(),
         };
         let mut resp_type = None;
-        let result = self.try_write(prof, &w, &id, &mut resp_type);
+        let result = match self.write_index(&w.index) {
+            Ok(concrete) => {
+                if let Some(concrete) = concrete {
+                    w.index = concrete;
+                }
+                self.try_write(prof, &w, &id, &mut resp_type)
+            }
+            Err(e) => Err(e),
+        };
         match &result {
             Ok(done) if done.status < 300 && w.op != Op::Delete && done.result != "noop" => {
                 self.stats.raw_docs += 1;
@@ -89,6 +97,37 @@ impl Store {
             type_sent: w.type_sent,
             id,
             result,
+        }
+    }
+
+    /// The index a write to `name` goes to when `name` is an alias: its only index, or the one
+    /// marked `is_write_index`. `None` when `name` is not an alias.
+    fn write_index(&self, name: &str) -> Result<Option<String>, EsError> {
+        if self.indices.contains_key(name) {
+            return Ok(None);
+        }
+        let flag = |ix: &str| {
+            self.indices
+                .get(ix)
+                .and_then(|i| i.aliases.get(name))
+                .and_then(|p| p.get("is_write_index"))
+                .cloned()
+        };
+        let Some(targets) = self.alias_map().remove(name) else {
+            return Ok(None);
+        };
+        let writers: Vec<&String> = targets
+            .iter()
+            .filter(|t| flag(t) == Some(Json::Bool(true)))
+            .collect();
+        match (writers.as_slice(), targets.as_slice()) {
+            ([one], _) => Ok(Some((*one).clone())),
+            ([], [only]) if flag(only) != Some(Json::Bool(false)) => Ok(Some(only.clone())),
+            _ => Err(EsError::iae(format!(
+                "no write index is defined for alias [{name}]. The write index may be explicitly disabled using \
+                 is_write_index=false or the alias points to multiple indices without one being designated as a \
+                 write index"
+            ))),
         }
     }
 
@@ -136,6 +175,11 @@ impl Store {
         let Some(ix) = self.indices.get_mut(target) else {
             return Err(not_found(prof, target));
         };
+        if ix.closed {
+            return Err(EsError::new(400, "index_closed_exception", "closed")
+                .with("index_uuid", ix.uuid.clone())
+                .with("index", target));
+        }
         if prof.types != Types::Removed {
             let sent = w.type_sent.clone();
             if prof.multi_types {
