@@ -1,5 +1,6 @@
 //! The agent's own log, on stderr (stdout may carry documents): the level follows
-//! `KUBE_LOG_LEVEL` unless `LOGSHIP_LOG` gives a tracing filter.
+//! `KUBE_LOG_LEVEL` unless `LOGSHIP_LOG` gives a tracing filter; `LOGSHIP_LOG_FORMAT=json`
+//! writes one JSON object per line for log collectors that parse them.
 
 use logship_config::Settings;
 use tracing_subscriber::EnvFilter;
@@ -16,11 +17,16 @@ pub fn init(settings: &Settings) {
         eprintln!("logship: LOGSHIP_LOG: {filter:?} is not a valid filter ({e}); using \"warn\"");
         EnvFilter::new("warn")
     });
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_target(false);
+    if settings.log_json {
+        builder.json().with_current_span(false).init();
+    } else {
         // Colours only for a person at a terminal; collected logs stay plain.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .init();
+        builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+    }
 }

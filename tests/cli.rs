@@ -107,3 +107,44 @@ fn flags_beat_the_file_which_beats_the_environment() {
     );
     assert!(out.contains('9'), "{out}");
 }
+
+#[test]
+fn the_agent_log_can_be_json() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).expect("mkdir");
+    std::fs::write(
+        logs.join("a.log"),
+        "{\"log\":\"x\\n\",\"stream\":\"stdout\",\"time\":\"2026-11-22T01:02:03Z\"}\n",
+    )
+    .expect("write");
+    let glob = format!("{}/*.log", logs.display());
+    let (code, out, err) = logship(
+        &[
+            "run",
+            "--output",
+            "stdout",
+            "--exit-on-eof",
+            "--input-glob",
+            &glob,
+        ],
+        &[
+            ("LOGSHIP_LOG_FORMAT", "json"),
+            ("KUBE_LOG_LEVEL", "1"),
+            ("LOGSHIP_HTTP_ADDR", "127.0.0.1:0"),
+            ("LOGSHIP_FORWARD_LISTEN", "off"),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+    let lines: Vec<serde_json::Value> = err
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["level"] == "INFO" && l["fields"]["message"] == "logship stopped"),
+        "{err}"
+    );
+}

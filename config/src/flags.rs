@@ -44,6 +44,9 @@ pub struct SettingsArgs {
     /// Tracing filter for logship's own log; overrides KUBE_LOG_LEVEL [env: LOGSHIP_LOG]
     #[arg(long, value_name = "FILTER", help_heading = CLUSTER)]
     pub log: Option<String>,
+    /// Format of logship's own log on stderr: text or json [env: LOGSHIP_LOG_FORMAT] [default: text]
+    #[arg(long, value_name = "FORMAT", help_heading = CLUSTER)]
+    pub log_format: Option<String>,
     /// Name of this node, from the downward API [env: NODE_NAME]
     #[arg(long, value_name = "NAME", help_heading = CLUSTER)]
     pub node_name: Option<String>,
@@ -151,6 +154,7 @@ impl SettingsArgs {
             Key::KeepLogDays => &self.keep_log_days,
             Key::KubeLogLevel => &self.kube_log_level,
             Key::Log => &self.log,
+            Key::LogFormat => &self.log_format,
             Key::NodeName => &self.node_name,
             Key::InputGlob => &self.input_glob,
             Key::StateDir => &self.state_dir,

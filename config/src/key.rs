@@ -25,6 +25,8 @@ pub enum Key {
     KubeLogLevel,
     /// `LOGSHIP_LOG`
     Log,
+    /// `LOGSHIP_LOG_FORMAT`
+    LogFormat,
     /// `NODE_NAME`
     NodeName,
     /// `LOGSHIP_INPUT_GLOB`
@@ -92,7 +94,7 @@ pub const CONFIG_ENV: &str = "LOGSHIP_CONFIG";
 
 impl Key {
     /// Every setting, in the order they are documented.
-    pub const ALL: [Key; 38] = [
+    pub const ALL: [Key; 39] = [
         Key::LogNodeCount,
         Key::InClusterEs,
         Key::ElkServiceHosts,
@@ -101,6 +103,7 @@ impl Key {
         Key::KeepLogDays,
         Key::KubeLogLevel,
         Key::Log,
+        Key::LogFormat,
         Key::NodeName,
         Key::InputGlob,
         Key::StateDir,
@@ -188,6 +191,7 @@ impl Key {
             Key::KeepLogDays => ("KEEP_LOG_DAYS", "keep_log_days", "--keep-log-days", "3"),
             Key::KubeLogLevel => ("KUBE_LOG_LEVEL", "kube_log_level", "--kube-log-level", "0"),
             Key::Log => ("LOGSHIP_LOG", "log", "--log", ""),
+            Key::LogFormat => ("LOGSHIP_LOG_FORMAT", "log_format", "--log-format", "text"),
             Key::NodeName => ("NODE_NAME", "node_name", "--node-name", ""),
             Key::InputGlob => (
                 "LOGSHIP_INPUT_GLOB",

@@ -154,6 +154,13 @@ pub(crate) fn resolve(
         .unwrap_or_default();
     let kube_log_level = r.one(Key::KubeLogLevel, int_in(0, 10, "an integer from 0 to 10"));
     let log_filter = r.one(Key::Log, |t| Ok(t.to_string()));
+    let log_json = r.one(Key::LogFormat, |t| match t {
+        "text" => Ok(false),
+        "json" => Ok(true),
+        other => Err(ValueError::new(format!(
+            "{other:?} is not a log format: expected text or json"
+        ))),
+    });
     let node_name = r.one(Key::NodeName, |t| Ok(t.to_string()));
     let input_globs = r.list(Key::InputGlob, parse_glob);
     let state_dir = r.one(Key::StateDir, |t| Ok(PathBuf::from(t)));
@@ -257,6 +264,7 @@ pub(crate) fn resolve(
         keep_log_days,
         kube_log_level: kube_log_level.unwrap_or(0) as u8,
         log_filter,
+        log_json: log_json.unwrap_or(false),
         node_name,
         input_globs: input_globs.unwrap_or_else(|| vec!["/var/log/containers/*.log".to_string()]),
         state_dir: state_dir.unwrap_or_else(|| PathBuf::from("/var/lib/logship")),

@@ -24,6 +24,8 @@ pub struct Settings {
     pub kube_log_level: u8,
     /// `LOGSHIP_LOG`: a tracing filter for the agent's own log.
     pub log_filter: Option<String>,
+    /// `LOGSHIP_LOG_FORMAT=json`: the agent's own log as one JSON object per line.
+    pub log_json: bool,
     /// `NODE_NAME`.
     pub node_name: Option<String>,
     /// `LOGSHIP_INPUT_GLOB`: never empty; each is a valid glob.

@@ -476,3 +476,26 @@ fn forward_settings_defaults_values_and_errors() {
         ]
     );
 }
+
+#[test]
+fn log_format_is_text_or_json() {
+    let load_with = |v: &str| {
+        let env: std::collections::HashMap<&str, &str> =
+            [("LOGSHIP_OUTPUT", "stdout"), ("LOGSHIP_LOG_FORMAT", v)].into();
+        crate::load(&crate::SettingsArgs::default(), &|k| {
+            env.get(k).map(|v| v.to_string())
+        })
+    };
+    assert!(!load_with("text").map(|s| s.log_json).unwrap_or(true));
+    assert!(load_with("json").map(|s| s.log_json).unwrap_or(false));
+    let err = load_with("xml")
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        err.contains("LOGSHIP_LOG_FORMAT")
+            && err.contains("\"xml\"")
+            && err.contains("text or json"),
+        "{err}"
+    );
+}
