@@ -2,6 +2,7 @@
 //! system: `@timestamp` first, then `flb-log-tag`, then the record (`log`, `stream`, `time`, the
 //! merged JSON keys, `kubernetes`). Written straight from the record into the output buffer.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -34,20 +35,26 @@ pub struct DocumentOptions {
     pub replace_dots: bool,
 }
 
-/// Encoded `kubernetes` objects kept at most: far more than the files of a node, so that
-/// batches interleaving many files re-encode nothing, and still a bounded memory.
-const MAX_KUBERNETES_CACHED: usize = 512;
+/// Encoded sources kept at most: far more than the files of a node, so that batches
+/// interleaving many files re-encode nothing, and still a bounded memory.
+const MAX_SOURCES_CACHED: usize = 512;
 
-/// Encodes documents. The `kubernetes` object of a source (a file with one version of its pod's
-/// metadata) is encoded once and copied into every document of that source: labels and
-/// annotations can be kilobytes, and records of one file arrive together.
+/// What every document of one source shares, encoded once: the tag (a long path, escaped) and
+/// the `kubernetes` object (labels and annotations can be kilobytes).
+struct SourceFragments {
+    tag: Box<str>,
+    kubernetes: Box<str>,
+}
+
+/// Encodes documents. A source (a file with one version of its pod's metadata) is encoded once
+/// and its fragments copied into every document of it; records of one file arrive together.
 pub struct DocumentEncoder {
     opts: DocumentOptions,
     /// Keyed by the source's address; the entry holds the `Arc`, so the address cannot be
     /// reused by another source while it is a key.
-    kubernetes: HashMap<usize, (Arc<Source>, Arc<str>)>,
-    /// The source of the previous record and its fragment: most records need no lookup.
-    last: Option<(usize, Arc<str>)>,
+    sources: HashMap<usize, (Arc<Source>, Arc<SourceFragments>)>,
+    /// The source of the previous record and its fragments: most records need no lookup.
+    last: Option<(usize, Arc<SourceFragments>)>,
     scratch: String,
 }
 
@@ -55,7 +62,7 @@ impl DocumentEncoder {
     pub fn new(opts: DocumentOptions) -> DocumentEncoder {
         DocumentEncoder {
             opts,
-            kubernetes: HashMap::new(),
+            sources: HashMap::new(),
             last: None,
             scratch: String::new(),
         }
@@ -65,11 +72,12 @@ impl DocumentEncoder {
     pub fn encode(&mut self, r: &Record, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"@timestamp\":\"");
         r.time.write_timestamp_millis(out);
+        let fragments = self.fragments(&r.source);
         out.extend_from_slice(b"\",\"flb-log-tag\":\"");
-        self.push_escaped(&r.source.tag, out);
+        out.extend_from_slice(fragments.tag.as_bytes());
         out.push(b'"');
         self.encode_fields(r, out);
-        self.push_kubernetes(&r.source, out);
+        out.extend_from_slice(fragments.kubernetes.as_bytes());
         out.push(b'}');
     }
 
@@ -126,25 +134,26 @@ impl DocumentEncoder {
         reserved: &[&str],
         out: &mut Vec<u8>,
     ) {
-        // Few keys is the common case: a linear scan beats hashing there.
-        let mut seen_small: Vec<String> = Vec::new();
-        let mut seen_large: HashSet<String> = HashSet::new();
+        // Few keys is the common case: a linear scan beats hashing there. Keys stay borrowed
+        // from the record unless they need unescaping or their dots replaced.
+        let mut seen_small: Vec<Cow<'a, str>> = Vec::new();
+        let mut seen_large: HashSet<Cow<'a, str>> = HashSet::new();
         let large = count > 16;
         for (raw_key, raw_value) in fields {
-            let key = if raw_key.contains('\\') {
+            let key: Cow<'a, str> = if raw_key.contains('\\') {
                 match serde_json::from_str::<String>(&format!("\"{raw_key}\"")) {
-                    Ok(k) => k,
+                    Ok(k) => Cow::Owned(k),
                     Err(_) => continue,
                 }
             } else {
-                raw_key.to_owned()
+                Cow::Borrowed(raw_key)
             };
-            let key = if self.opts.replace_dots {
-                dedot_key(&key).into_owned()
+            let key = if self.opts.replace_dots && key.contains('.') {
+                Cow::Owned(key.replace('.', "_"))
             } else {
                 key
             };
-            if reserved.contains(&key.as_str()) {
+            if reserved.contains(&key.as_ref()) {
                 continue;
             }
             let fresh = if large {
@@ -188,31 +197,32 @@ impl DocumentEncoder {
         }
     }
 
-    fn push_kubernetes(&mut self, source: &Arc<Source>, out: &mut Vec<u8>) {
-        if source.pod.is_none() {
-            return;
-        }
+    fn fragments(&mut self, source: &Arc<Source>) -> Arc<SourceFragments> {
         let key = Arc::as_ptr(source) as usize;
-        if let Some((last, encoded)) = &self.last {
+        if let Some((last, fragments)) = &self.last {
             if *last == key {
-                out.extend_from_slice(encoded.as_bytes());
-                return;
+                return Arc::clone(fragments);
             }
         }
-        let encoded = match self.kubernetes.get(&key) {
-            Some((_, encoded)) => Arc::clone(encoded),
+        let fragments = match self.sources.get(&key) {
+            Some((_, fragments)) => Arc::clone(fragments),
             None => {
-                if self.kubernetes.len() >= MAX_KUBERNETES_CACHED {
-                    self.kubernetes.clear();
+                if self.sources.len() >= MAX_SOURCES_CACHED {
+                    self.sources.clear();
                 }
-                let encoded: Arc<str> = encode_kubernetes(source, self.opts).into();
-                self.kubernetes
-                    .insert(key, (Arc::clone(source), Arc::clone(&encoded)));
-                encoded
+                let mut tag = String::with_capacity(source.tag.len());
+                escape_into(&source.tag, &mut tag);
+                let fragments = Arc::new(SourceFragments {
+                    tag: tag.into(),
+                    kubernetes: encode_kubernetes(source, self.opts).into(),
+                });
+                self.sources
+                    .insert(key, (Arc::clone(source), Arc::clone(&fragments)));
+                fragments
             }
         };
-        out.extend_from_slice(encoded.as_bytes());
-        self.last = Some((key, encoded));
+        self.last = Some((key, Arc::clone(&fragments)));
+        fragments
     }
 }
 
@@ -475,6 +485,6 @@ mod tests {
             .map(|d| d["kubernetes"]["labels"]["v"].as_str().unwrap().to_owned())
             .collect();
         assert_eq!(labels, ["1", "2", "1", "1", "2"]);
-        assert_eq!(enc.kubernetes.len(), 2);
+        assert_eq!(enc.sources.len(), 2);
     }
 }
