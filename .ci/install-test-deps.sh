@@ -13,9 +13,11 @@
 #                          forward output sent with it.
 #   python3-fluent-logger  a real fluent forward sender (fluent.sender), which tests/forward.rs
 #                          points at the forward input.
+#   openssl                the command line makes the throw-away CA and server certificate
+#                          that tests/es_tls.rs serves HTTPS with (testkit/src/tls.rs).
 set -euo pipefail
 
-PACKAGES=(python3-elasticsearch python3-elasticsearch-curator python3-msgpack python3-fluent-logger)
+PACKAGES=(python3-elasticsearch python3-elasticsearch-curator python3-msgpack python3-fluent-logger openssl)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -17,7 +17,7 @@ use logship_collector::{
 };
 use logship_config::{Output, ReadFrom, Settings};
 use logship_forwarder::{
-    fan_out, run_elasticsearch, run_forward, run_ndjson, DocumentOptions, EsOutputConfig, EsTarget,
+    fan_out, run_elasticsearch, run_forward, run_ndjson, DocumentOptions, EsOutputConfig,
     ForwardStats, OutputStats,
 };
 
@@ -59,15 +59,10 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
             for note in &plan.ignored {
                 tracing::warn!("{note}");
             }
-            let targets = plan
-                .endpoints
-                .iter()
-                .map(|e| EsTarget {
-                    base_url: e.base_url(),
-                })
-                .collect();
+            let (targets, tls) = crate::es_security::es_connection(&settings, &plan.endpoints)?;
             let mut cfg =
                 EsOutputConfig::new(targets, settings.state_dir.join("dead-letter.ndjson"));
+            cfg.tls = Some(Arc::new(tls));
             cfg.batch_bytes = settings.batch_bytes.bytes();
             cfg.flush_interval = settings.flush_interval;
             cfg.concurrency = settings.es_concurrency;

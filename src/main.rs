@@ -2,6 +2,7 @@
 //! plan the settings resolve to without starting anything, `retention` prunes old indices.
 
 mod agent;
+mod es_security;
 mod forward;
 mod forward_metrics;
 mod http;

@@ -5,6 +5,9 @@
 use std::process::ExitCode;
 
 use logship_config::{load_from_process_env, SettingsArgs};
+use std::sync::Arc;
+
+use logship_retention::client::Security;
 use logship_retention::{now_from_flag, run, Options};
 
 #[derive(clap::Args)]
@@ -34,10 +37,25 @@ pub fn run_retention(args: RetentionArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let opts = match Options::from_settings(&settings, now, args.dry_run) {
+    let mut opts = match Options::from_settings(&settings, now, args.dry_run) {
         Ok(opts) => opts,
         Err(e) => {
             eprintln!("logship retention: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // The agent's LOGSHIP_ES_* credentials and TLS apply to retention too.
+    let security = crate::es_security::shared_auth(&settings).and_then(|auth| {
+        let tls = crate::es_security::tls_config(&settings, &opts.endpoints)?;
+        Ok(Security {
+            tls: Some(Arc::new(tls)),
+            auth,
+        })
+    });
+    opts.security = match security {
+        Ok(security) => security,
+        Err(e) => {
+            eprintln!("logship retention: {e:#}");
             return ExitCode::from(2);
         }
     };

@@ -72,6 +72,33 @@ pub struct SettingsArgs {
     /// ES requests in flight, 1 to 64 [env: LOGSHIP_ES_CONCURRENCY] [default: 2]
     #[arg(long, value_name = "N", help_heading = OPERATIONAL)]
     pub es_concurrency: Option<String>,
+    /// Elasticsearch basic auth user (with a password or password file) [env: LOGSHIP_ES_USERNAME]
+    #[arg(long, value_name = "USER", help_heading = OPERATIONAL)]
+    pub es_username: Option<String>,
+    /// Elasticsearch basic auth password; never printed [env: LOGSHIP_ES_PASSWORD]
+    #[arg(long, value_name = "PASSWORD", help_heading = OPERATIONAL)]
+    pub es_password: Option<String>,
+    /// Elasticsearch: a file holding the password (e.g. a mounted Secret) [env: LOGSHIP_ES_PASSWORD_FILE]
+    #[arg(long, value_name = "FILE", help_heading = OPERATIONAL)]
+    pub es_password_file: Option<String>,
+    /// Elasticsearch API key (base64 of id:key), sent as `Authorization: ApiKey`; never printed [env: LOGSHIP_ES_API_KEY]
+    #[arg(long, value_name = "KEY", help_heading = OPERATIONAL)]
+    pub es_api_key: Option<String>,
+    /// Elasticsearch: a file holding the API key (e.g. a mounted Secret) [env: LOGSHIP_ES_API_KEY_FILE]
+    #[arg(long, value_name = "FILE", help_heading = OPERATIONAL)]
+    pub es_api_key_file: Option<String>,
+    /// Elasticsearch https: PEM CA bundle trusted in addition to the system roots [env: LOGSHIP_ES_CA_FILE]
+    #[arg(long, value_name = "FILE", help_heading = OPERATIONAL)]
+    pub es_ca_file: Option<String>,
+    /// Elasticsearch https: accept any server certificate (testing only) [env: LOGSHIP_ES_INSECURE_SKIP_VERIFY] [default: false]
+    #[arg(long, value_name = "BOOL", help_heading = OPERATIONAL, num_args = 0..=1, default_missing_value = "true")]
+    pub es_insecure_skip_verify: Option<String>,
+    /// Elasticsearch https: PEM client certificate chain (with the key file) [env: LOGSHIP_ES_CLIENT_CERT_FILE]
+    #[arg(long, value_name = "FILE", help_heading = OPERATIONAL)]
+    pub es_client_cert_file: Option<String>,
+    /// Elasticsearch https: PEM private key of the client certificate [env: LOGSHIP_ES_CLIENT_KEY_FILE]
+    #[arg(long, value_name = "FILE", help_heading = OPERATIONAL)]
+    pub es_client_key_file: Option<String>,
     /// Replace dots in keys with _ [env: LOGSHIP_REPLACE_DOTS] [default: true]
     #[arg(long, value_name = "BOOL", help_heading = OPERATIONAL, num_args = 0..=1, default_missing_value = "true")]
     pub replace_dots: Option<String>,
@@ -163,6 +190,15 @@ impl SettingsArgs {
             Key::BatchBytes => &self.batch_bytes,
             Key::FlushInterval => &self.flush_interval,
             Key::EsConcurrency => &self.es_concurrency,
+            Key::EsUsername => &self.es_username,
+            Key::EsPassword => &self.es_password,
+            Key::EsPasswordFile => &self.es_password_file,
+            Key::EsApiKey => &self.es_api_key,
+            Key::EsApiKeyFile => &self.es_api_key_file,
+            Key::EsCaFile => &self.es_ca_file,
+            Key::EsInsecureSkipVerify => &self.es_insecure_skip_verify,
+            Key::EsClientCertFile => &self.es_client_cert_file,
+            Key::EsClientKeyFile => &self.es_client_key_file,
             Key::ReplaceDots => &self.replace_dots,
             Key::DocIds => &self.doc_ids,
             Key::MergeJsonLog => &self.merge_json_log,

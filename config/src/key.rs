@@ -43,6 +43,24 @@ pub enum Key {
     FlushInterval,
     /// `LOGSHIP_ES_CONCURRENCY`
     EsConcurrency,
+    /// `LOGSHIP_ES_USERNAME`
+    EsUsername,
+    /// `LOGSHIP_ES_PASSWORD`
+    EsPassword,
+    /// `LOGSHIP_ES_PASSWORD_FILE`
+    EsPasswordFile,
+    /// `LOGSHIP_ES_API_KEY`
+    EsApiKey,
+    /// `LOGSHIP_ES_API_KEY_FILE`
+    EsApiKeyFile,
+    /// `LOGSHIP_ES_CA_FILE`
+    EsCaFile,
+    /// `LOGSHIP_ES_INSECURE_SKIP_VERIFY`
+    EsInsecureSkipVerify,
+    /// `LOGSHIP_ES_CLIENT_CERT_FILE`
+    EsClientCertFile,
+    /// `LOGSHIP_ES_CLIENT_KEY_FILE`
+    EsClientKeyFile,
     /// `LOGSHIP_REPLACE_DOTS`
     ReplaceDots,
     /// `LOGSHIP_DOC_IDS`
@@ -94,7 +112,7 @@ pub const CONFIG_ENV: &str = "LOGSHIP_CONFIG";
 
 impl Key {
     /// Every setting, in the order they are documented.
-    pub const ALL: [Key; 39] = [
+    pub const ALL: [Key; 48] = [
         Key::LogNodeCount,
         Key::InClusterEs,
         Key::ElkServiceHosts,
@@ -112,6 +130,15 @@ impl Key {
         Key::BatchBytes,
         Key::FlushInterval,
         Key::EsConcurrency,
+        Key::EsUsername,
+        Key::EsPassword,
+        Key::EsPasswordFile,
+        Key::EsApiKey,
+        Key::EsApiKeyFile,
+        Key::EsCaFile,
+        Key::EsInsecureSkipVerify,
+        Key::EsClientCertFile,
+        Key::EsClientKeyFile,
         Key::ReplaceDots,
         Key::DocIds,
         Key::MergeJsonLog,
@@ -229,6 +256,40 @@ impl Key {
                 "es_concurrency",
                 "--es-concurrency",
                 "2",
+            ),
+            Key::EsUsername => ("LOGSHIP_ES_USERNAME", "es_username", "--es-username", ""),
+            Key::EsPassword => ("LOGSHIP_ES_PASSWORD", "es_password", "--es-password", ""),
+            Key::EsPasswordFile => (
+                "LOGSHIP_ES_PASSWORD_FILE",
+                "es_password_file",
+                "--es-password-file",
+                "",
+            ),
+            Key::EsApiKey => ("LOGSHIP_ES_API_KEY", "es_api_key", "--es-api-key", ""),
+            Key::EsApiKeyFile => (
+                "LOGSHIP_ES_API_KEY_FILE",
+                "es_api_key_file",
+                "--es-api-key-file",
+                "",
+            ),
+            Key::EsCaFile => ("LOGSHIP_ES_CA_FILE", "es_ca_file", "--es-ca-file", ""),
+            Key::EsInsecureSkipVerify => (
+                "LOGSHIP_ES_INSECURE_SKIP_VERIFY",
+                "es_insecure_skip_verify",
+                "--es-insecure-skip-verify",
+                "false",
+            ),
+            Key::EsClientCertFile => (
+                "LOGSHIP_ES_CLIENT_CERT_FILE",
+                "es_client_cert_file",
+                "--es-client-cert-file",
+                "",
+            ),
+            Key::EsClientKeyFile => (
+                "LOGSHIP_ES_CLIENT_KEY_FILE",
+                "es_client_key_file",
+                "--es-client-key-file",
+                "",
             ),
             Key::ReplaceDots => (
                 "LOGSHIP_REPLACE_DOTS",

@@ -36,8 +36,8 @@ pub use key::{Key, CONFIG_ENV};
 pub use layers::Origin;
 pub use settings::{Settings, Sources};
 pub use values::{
-    format_duration, parse_bool, parse_duration, ByteSize, ForwardCompress, KeepLogDays, Output,
-    ReadFrom, Secret, ValueError,
+    format_duration, parse_bool, parse_duration, read_secret_file, ByteSize, ForwardCompress,
+    KeepLogDays, Output, ReadFrom, Secret, ValueError,
 };
 
 /// Loads the settings: defaults < `env` < the config file < `args`. `env` looks a variable up

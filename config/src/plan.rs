@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use crate::endpoint::{EsEndpoint, Scheme};
 use crate::key::Key;
 use crate::layers::Origin;
 use crate::settings::{level_filter, Settings};
@@ -55,6 +56,10 @@ impl Settings {
                 }
                 for note in &plan.ignored {
                     writeln!(out, "  {note}")?;
+                }
+                writeln!(out, "  auth: {}", self.es_auth_text(&plan.endpoints))?;
+                if plan.endpoints.iter().any(|e| e.scheme() == Scheme::Https) {
+                    writeln!(out, "  tls: {}", self.es_tls_text())?;
                 }
                 writeln!(
                     out,
@@ -159,6 +164,45 @@ impl Settings {
         }
         self.write_kube_metadata(out)?;
         self.write_sources(out)
+    }
+
+    /// How the agent authenticates to Elasticsearch; never a password or key itself.
+    fn es_auth_text(&self, endpoints: &[EsEndpoint]) -> String {
+        match (&self.es_api_key, &self.es_api_key_file) {
+            (Some(_), _) => return "API key (LOGSHIP_ES_API_KEY, ***)".to_string(),
+            (None, Some(file)) => return format!("API key from {}", file.display()),
+            (None, None) => {}
+        }
+        if let Some(user) = &self.es_username {
+            let password = match (&self.es_password, &self.es_password_file) {
+                (Some(_), _) => "***".to_string(),
+                (None, Some(file)) => format!("from {}", file.display()),
+                (None, None) => "none".to_string(),
+            };
+            return format!("basic, user {user}, password {password}");
+        }
+        if endpoints.iter().any(|e| e.username().is_some()) {
+            return "basic, user and password from the endpoint URL (***)".to_string();
+        }
+        "none".to_string()
+    }
+
+    fn es_tls_text(&self) -> String {
+        let mut text = if self.es_insecure_skip_verify {
+            "server certificate NOT verified (LOGSHIP_ES_INSECURE_SKIP_VERIFY=true)".to_string()
+        } else {
+            match &self.es_ca_file {
+                Some(ca) => format!(
+                    "server verified against the system roots and {}",
+                    ca.display()
+                ),
+                None => "server verified against the system roots".to_string(),
+            }
+        };
+        if let Some(cert) = &self.es_client_cert_file {
+            text.push_str(&format!("; client certificate {}", cert.display()));
+        }
+        text
     }
 
     fn write_kube_metadata(&self, out: &mut String) -> std::fmt::Result {

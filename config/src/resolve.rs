@@ -197,6 +197,80 @@ pub(crate) fn resolve(
         parse_duration_in(t, ms(0), ms(3_600_000))
     });
 
+    let es_username = r.one(Key::EsUsername, |t| Ok(t.to_string()));
+    let es_password = r.one(Key::EsPassword, |t| Ok(Secret::new(t)));
+    let es_password_file = r.one(Key::EsPasswordFile, |t| Ok(PathBuf::from(t)));
+    let es_api_key = r.one(Key::EsApiKey, |t| Ok(Secret::new(t)));
+    let es_api_key_file = r.one(Key::EsApiKeyFile, |t| Ok(PathBuf::from(t)));
+    let es_ca_file = r.one(Key::EsCaFile, |t| Ok(PathBuf::from(t)));
+    let es_insecure_skip_verify = r.one(Key::EsInsecureSkipVerify, parse_bool);
+    let es_client_cert_file = r.one(Key::EsClientCertFile, |t| Ok(PathBuf::from(t)));
+    let es_client_key_file = r.one(Key::EsClientKeyFile, |t| Ok(PathBuf::from(t)));
+    let password_set = es_password.is_some() || es_password_file.is_some();
+    let api_key_set = es_api_key.is_some() || es_api_key_file.is_some();
+    let both = |r: &mut Resolver<'_>, key: Key, msg: &str| {
+        let origin = r.sources.origin(key).clone();
+        r.fail(key, origin, None, ValueError::new(msg));
+    };
+    if es_password.is_some() && es_password_file.is_some() {
+        both(
+            &mut r,
+            Key::EsPasswordFile,
+            "is set as well as LOGSHIP_ES_PASSWORD: expected one of the two",
+        );
+    }
+    if es_api_key.is_some() && es_api_key_file.is_some() {
+        both(
+            &mut r,
+            Key::EsApiKeyFile,
+            "is set as well as LOGSHIP_ES_API_KEY: expected one of the two",
+        );
+    }
+    if es_username.is_some() && !password_set {
+        both(
+            &mut r,
+            Key::EsUsername,
+            "is set without a password: expected LOGSHIP_ES_PASSWORD or LOGSHIP_ES_PASSWORD_FILE too",
+        );
+    }
+    if password_set && es_username.is_none() {
+        let key = if es_password.is_some() {
+            Key::EsPassword
+        } else {
+            Key::EsPasswordFile
+        };
+        both(
+            &mut r,
+            key,
+            "is set without LOGSHIP_ES_USERNAME: expected the user too",
+        );
+    }
+    if api_key_set && es_username.is_some() {
+        let key = if es_api_key.is_some() {
+            Key::EsApiKey
+        } else {
+            Key::EsApiKeyFile
+        };
+        both(
+            &mut r,
+            key,
+            "is set as well as LOGSHIP_ES_USERNAME: expected basic auth or an API key, not both",
+        );
+    }
+    match (&es_client_cert_file, &es_client_key_file) {
+        (Some(_), None) => both(
+            &mut r,
+            Key::EsClientCertFile,
+            "is set without LOGSHIP_ES_CLIENT_KEY_FILE: expected both",
+        ),
+        (None, Some(_)) => both(
+            &mut r,
+            Key::EsClientKeyFile,
+            "is set without LOGSHIP_ES_CLIENT_CERT_FILE: expected both",
+        ),
+        _ => {}
+    }
+
     let forward_listen = r.one(Key::ForwardListen, parse_listen);
     let forward_ack = r.one(Key::ForwardAck, parse_bool);
     let forward_compress = r
@@ -288,6 +362,15 @@ pub(crate) fn resolve(
         kube_labels: kube_labels.unwrap_or(true),
         kube_annotations: kube_annotations.unwrap_or(true),
         kube_delete_delay: kube_delete_delay.unwrap_or(ms(60_000)),
+        es_username,
+        es_password,
+        es_password_file,
+        es_api_key,
+        es_api_key_file,
+        es_ca_file,
+        es_insecure_skip_verify: es_insecure_skip_verify.unwrap_or(false),
+        es_client_cert_file,
+        es_client_key_file,
         forward_listen: forward_listen
             .unwrap_or_else(|| Some(SocketAddr::from(([0, 0, 0, 0], 24224)))),
         forward_ack: forward_ack.unwrap_or(true),

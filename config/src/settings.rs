@@ -73,6 +73,25 @@ pub struct Settings {
     pub kube_annotations: bool,
     /// `LOGSHIP_KUBE_DELETE_DELAY`, 0 to 1h.
     pub kube_delete_delay: Duration,
+    /// `LOGSHIP_ES_USERNAME`: basic auth for Elasticsearch (with a password or a password file);
+    /// wins over a user in the endpoint URL.
+    pub es_username: Option<String>,
+    /// `LOGSHIP_ES_PASSWORD` (at most one of the password and the password file is set).
+    pub es_password: Option<Secret>,
+    /// `LOGSHIP_ES_PASSWORD_FILE`: read by the agent at start-up.
+    pub es_password_file: Option<PathBuf>,
+    /// `LOGSHIP_ES_API_KEY` (at most one of the key and the key file; not with a username).
+    pub es_api_key: Option<Secret>,
+    /// `LOGSHIP_ES_API_KEY_FILE`: read by the agent at start-up.
+    pub es_api_key_file: Option<PathBuf>,
+    /// `LOGSHIP_ES_CA_FILE`: PEM CAs trusted for https endpoints, besides the system roots.
+    pub es_ca_file: Option<PathBuf>,
+    /// `LOGSHIP_ES_INSECURE_SKIP_VERIFY`: accept any server certificate.
+    pub es_insecure_skip_verify: bool,
+    /// `LOGSHIP_ES_CLIENT_CERT_FILE` (set together with the key file, or neither).
+    pub es_client_cert_file: Option<PathBuf>,
+    /// `LOGSHIP_ES_CLIENT_KEY_FILE`.
+    pub es_client_key_file: Option<PathBuf>,
     /// `LOGSHIP_FORWARD_LISTEN`: the forward input's address; `None` when off.
     pub forward_listen: Option<SocketAddr>,
     /// `LOGSHIP_FORWARD_ACK`.

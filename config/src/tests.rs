@@ -499,3 +499,99 @@ fn log_format_is_text_or_json() {
         "{err}"
     );
 }
+
+#[test]
+fn elasticsearch_security_settings() {
+    let s = load_env(&[("ES_SERVER", "https://es:9200")]).unwrap();
+    assert_eq!(s.es_username, None);
+    assert_eq!((&s.es_password, &s.es_password_file), (&None, &None));
+    assert_eq!((&s.es_api_key, &s.es_api_key_file), (&None, &None));
+    assert_eq!(s.es_ca_file, None);
+    assert!(!s.es_insecure_skip_verify);
+    assert_eq!(
+        (&s.es_client_cert_file, &s.es_client_key_file),
+        (&None, &None)
+    );
+
+    let s = load_env(&[
+        ("ES_SERVER", "https://es:9200"),
+        ("LOGSHIP_ES_USERNAME", "logship"),
+        ("LOGSHIP_ES_PASSWORD_FILE", "/secrets/es/password"),
+        ("LOGSHIP_ES_CA_FILE", "/secrets/es/ca.pem"),
+        ("LOGSHIP_ES_INSECURE_SKIP_VERIFY", "yes"),
+        ("LOGSHIP_ES_CLIENT_CERT_FILE", "/secrets/es/tls.crt"),
+        ("LOGSHIP_ES_CLIENT_KEY_FILE", "/secrets/es/tls.key"),
+    ])
+    .unwrap();
+    assert_eq!(s.es_username.as_deref(), Some("logship"));
+    assert_eq!(
+        s.es_password_file,
+        Some(Path::new("/secrets/es/password").into())
+    );
+    assert_eq!(s.es_ca_file, Some(Path::new("/secrets/es/ca.pem").into()));
+    assert!(s.es_insecure_skip_verify);
+    assert_eq!(
+        s.es_client_key_file,
+        Some(Path::new("/secrets/es/tls.key").into())
+    );
+
+    let s = load_env(&[("ES_SERVER", "es:9200"), ("LOGSHIP_ES_API_KEY", "a2V5")]).unwrap();
+    assert_eq!(s.es_api_key.as_ref().map(Secret::expose), Some("a2V5"));
+    assert!(!format!("{s:?}").contains("a2V5"));
+
+    let errors = messages(load_env(&[
+        ("ES_SERVER", "es:9200"),
+        ("LOGSHIP_ES_USERNAME", "u"),
+        ("LOGSHIP_ES_PASSWORD", "p"),
+        ("LOGSHIP_ES_PASSWORD_FILE", "/p"),
+        ("LOGSHIP_ES_API_KEY", "k"),
+        ("LOGSHIP_ES_API_KEY_FILE", "/k"),
+        ("LOGSHIP_ES_INSECURE_SKIP_VERIFY", "maybe"),
+        ("LOGSHIP_ES_CLIENT_CERT_FILE", "/c"),
+    ]));
+    assert_eq!(
+        errors,
+        [
+            "LOGSHIP_ES_INSECURE_SKIP_VERIFY: \"maybe\" is not a boolean: expected true/false, on/off, yes/no or 1/0",
+            "LOGSHIP_ES_PASSWORD_FILE: is set as well as LOGSHIP_ES_PASSWORD: expected one of the two",
+            "LOGSHIP_ES_API_KEY_FILE: is set as well as LOGSHIP_ES_API_KEY: expected one of the two",
+            "LOGSHIP_ES_API_KEY: is set as well as LOGSHIP_ES_USERNAME: expected basic auth or an API key, not both",
+            "LOGSHIP_ES_CLIENT_CERT_FILE: is set without LOGSHIP_ES_CLIENT_KEY_FILE: expected both",
+        ]
+    );
+    assert!(errors
+        .iter()
+        .all(|e| !e.contains("\"p\"") && !e.contains("\"k\"")));
+    assert_eq!(
+        messages(load_env(&[("ES_SERVER", "es:9200"), ("LOGSHIP_ES_USERNAME", "u")])),
+        ["LOGSHIP_ES_USERNAME: is set without a password: expected LOGSHIP_ES_PASSWORD or LOGSHIP_ES_PASSWORD_FILE too"]
+    );
+    assert_eq!(
+        messages(load_env(&[
+            ("ES_SERVER", "es:9200"),
+            ("LOGSHIP_ES_PASSWORD", "p")
+        ])),
+        ["LOGSHIP_ES_PASSWORD: is set without LOGSHIP_ES_USERNAME: expected the user too"]
+    );
+}
+
+#[test]
+fn secret_files_lose_their_trailing_newline_and_errors_name_setting_and_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("password");
+    std::fs::write(&path, "s3cret\r\n").unwrap();
+    let secret = read_secret_file(Key::EsPasswordFile, &path).unwrap();
+    assert_eq!(secret.expose(), "s3cret");
+    let missing = dir.path().join("missing");
+    let err = read_secret_file(Key::EsApiKeyFile, &missing).unwrap_err();
+    assert!(
+        err.starts_with(&format!(
+            "LOGSHIP_ES_API_KEY_FILE: cannot read {}",
+            missing.display()
+        )),
+        "{err}"
+    );
+    std::fs::write(&path, "\n").unwrap();
+    let err = read_secret_file(Key::EsPasswordFile, &path).unwrap_err();
+    assert!(err.ends_with("is empty"), "{err}");
+}

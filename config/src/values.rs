@@ -442,6 +442,22 @@ impl fmt::Display for Secret {
     }
 }
 
+/// Reads a secret from a file (a mounted Kubernetes Secret): the file's trailing newline is
+/// not part of it. The error names the setting and the path, never the content.
+pub fn read_secret_file(key: crate::key::Key, path: &std::path::Path) -> Result<Secret, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let text = text.trim_end_matches(['\n', '\r']);
+            if text.is_empty() {
+                Err(format!("{key}: {} is empty", path.display()))
+            } else {
+                Ok(Secret::new(text))
+            }
+        }
+        Err(e) => Err(format!("{key}: cannot read {}: {e}", path.display())),
+    }
+}
+
 /// Parses `LOGSHIP_FORWARD_LISTEN`: `off` (`None`) or `IP:port`.
 pub fn parse_listen(text: &str) -> Result<Option<std::net::SocketAddr>, ValueError> {
     let t = text.trim();

@@ -18,7 +18,7 @@ pub mod ndjson_output;
 pub mod stats;
 
 pub use document::{DocumentEncoder, DocumentOptions};
-pub use es::{run_elasticsearch, EsOutputConfig, EsTarget};
+pub use es::{run_elasticsearch, EsOutputConfig, EsTarget, EsTls};
 pub use fanout::{fan_out, OutputFeed, SharedBatch};
 pub use forward::{run_forward, Compress, ForwardOutputConfig, ForwardStats};
 pub use ndjson_output::run_ndjson;

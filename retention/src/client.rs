@@ -4,24 +4,50 @@
 //! fail over: the caller decides what a 403 or a 500 means.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::header::{HeaderValue, ACCEPT, AUTHORIZATION};
 use hyper::{Method, Request};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use logship_config::{EsEndpoint, Scheme};
+use logship_config::EsEndpoint;
 
 /// One endpoint as the client uses it.
 struct Target {
-    /// `http://host:port[/prefix]`, no trailing slash.
+    /// `http(s)://host:port[/prefix]`, no trailing slash.
     base_url: String,
     /// The URL to show: the password is `***`.
     shown: String,
     auth: Option<HeaderValue>,
+}
+
+/// TLS and credentials beyond what the endpoint URLs say (the agent's `LOGSHIP_ES_*` settings).
+#[derive(Debug, Clone, Default)]
+pub struct Security {
+    /// For https endpoints; `None`: the system roots.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// `Authorization` for every endpoint, winning over a user in the URL; marked sensitive.
+    pub auth: Option<HeaderValue>,
+}
+
+/// rustls (ring) trusting the system's roots.
+fn system_roots_config() -> Result<rustls::ClientConfig, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    Ok(rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| format!("TLS: {e}"))?
+    .with_root_certificates(roots)
+    .with_no_client_auth())
 }
 
 /// An HTTP answer and the endpoint that gave it.
@@ -40,7 +66,7 @@ pub struct Unreachable {
 }
 
 pub struct EsClient {
-    http: Client<HttpConnector, Full<Bytes>>,
+    http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     targets: Vec<Target>,
     current: AtomicUsize,
     timeout: Duration,
@@ -48,18 +74,24 @@ pub struct EsClient {
 
 impl EsClient {
     /// A client over `endpoints` in fail-over order; `timeout` bounds each request.
+    /// https endpoints trust the system roots; credentials come from the URLs.
     pub fn new(endpoints: &[EsEndpoint], timeout: Duration) -> Result<EsClient, String> {
+        EsClient::with_security(endpoints, timeout, &Security::default())
+    }
+
+    /// With the agent's TLS configuration and credentials (see [`Security`]).
+    pub fn with_security(
+        endpoints: &[EsEndpoint],
+        timeout: Duration,
+        security: &Security,
+    ) -> Result<EsClient, String> {
         if endpoints.is_empty() {
             return Err("no Elasticsearch endpoint".into());
         }
         let mut targets = Vec::new();
         for e in endpoints {
-            if e.scheme() == Scheme::Https {
-                return Err(format!(
-                    "{e}: only http:// endpoints are supported by this build"
-                ));
-            }
             let auth = match e.username() {
+                _ if security.auth.is_some() => security.auth.clone(),
                 Some(user) => {
                     let pair = format!("{user}:{}", e.password().unwrap_or(""));
                     let value = format!("Basic {}", base64(pair.as_bytes()));
@@ -76,9 +108,21 @@ impl EsClient {
                 auth,
             });
         }
+        let mut tls = match &security.tls {
+            Some(config) => (**config).clone(),
+            None => system_roots_config()?,
+        };
+        // The connector sets ALPN itself and refuses preset protocols.
+        tls.alpn_protocols.clear();
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(Duration::from_secs(5)));
+        connector.enforce_http(false);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(connector);
         let http = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .build(connector);
@@ -207,14 +251,21 @@ mod tests {
     }
 
     #[test]
-    fn https_is_refused_and_credentials_are_hidden() {
+    fn https_is_accepted_and_credentials_are_hidden() {
         let https: EsEndpoint = "https://es:9200".parse().unwrap();
-        let err = EsClient::new(&[https], Duration::from_secs(1))
-            .err()
-            .unwrap();
+        let c = EsClient::new(&[https], Duration::from_secs(1)).unwrap();
+        assert_eq!(c.endpoint(), "https://es:9200");
+        let mut key = HeaderValue::from_static("ApiKey a2V5");
+        key.set_sensitive(true);
+        let security = Security {
+            tls: None,
+            auth: Some(key),
+        };
+        let with_user: EsEndpoint = "http://u:secret@es:9200".parse().unwrap();
+        let c = EsClient::with_security(&[with_user], Duration::from_secs(1), &security).unwrap();
         assert_eq!(
-            err,
-            "https://es:9200: only http:// endpoints are supported by this build"
+            c.targets[0].auth.as_ref().unwrap().as_bytes(),
+            b"ApiKey a2V5"
         );
         let with_auth: EsEndpoint = "http://u:secret@es:9200".parse().unwrap();
         let c = EsClient::new(&[with_auth], Duration::from_secs(1)).unwrap();

@@ -9,7 +9,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use logship_config::{EsEndpoint, Settings};
 
 use crate::api::{self, ApiError, Deleted};
-use crate::client::EsClient;
+use crate::client::{EsClient, Security};
 use crate::plan::{groups, Action, Plan};
 use crate::select::Window;
 
@@ -34,6 +34,8 @@ pub struct Options {
     pub timeout: Duration,
     /// Bound on the names of one `DELETE`, see [`MAX_GROUP_BYTES`].
     pub max_group_bytes: usize,
+    /// TLS and credentials from the `LOGSHIP_ES_*` settings (the caller reads the files).
+    pub security: Security,
 }
 
 /// `LOGSHIP_OUTPUT` is stdout or a file: there is no Elasticsearch to prune.
@@ -60,6 +62,7 @@ impl Options {
             dry_run,
             timeout: Duration::from_secs(30),
             max_group_bytes: MAX_GROUP_BYTES,
+            security: Security::default(),
         })
     }
 }
@@ -123,7 +126,8 @@ pub async fn run(opts: &Options, out: &mut dyn Write) -> Result<Summary, RunErro
     if opts.dry_run {
         writeln!(out, "retention: dry run: nothing is deleted")?;
     }
-    let client = EsClient::new(&opts.endpoints, opts.timeout).map_err(RunError::Setup)?;
+    let client = EsClient::with_security(&opts.endpoints, opts.timeout, &opts.security)
+        .map_err(RunError::Setup)?;
     let indices = api::list_indices(&client)
         .await
         .map_err(RunError::Listing)?;

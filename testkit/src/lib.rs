@@ -9,4 +9,5 @@ pub mod bulk_sink;
 pub mod es;
 pub mod forward;
 pub mod kube;
+pub mod tls;
 pub mod workload;

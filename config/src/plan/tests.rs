@@ -26,6 +26,8 @@ fn plan_for_es_server_with_password() {
 output: elasticsearch
 elasticsearch: the user's Elasticsearch (ES_SERVER)
   endpoint: https://elastic:***@es.example.com:9243/logs
+  auth: basic, user and password from the endpoint URL (***)
+  tls: server verified against the system roots
   logs, metrics and retention all go to this Elasticsearch
 forward: fluentd:24224 (FLUENT_FORWARD_SERVER, in addition)
   acks: yes; compression: none; shared key: none; timeout: 30s; no TLS
@@ -147,4 +149,50 @@ fn plan_for_the_forward_protocol_never_shows_the_key() {
     }
     assert!(!text.contains("hunter2"), "{text}");
     assert!(!format!("{settings:?}").contains("hunter2"));
+}
+
+#[test]
+fn plan_for_elasticsearch_security_never_shows_a_secret() {
+    let text = |vars: &[(&str, &str)]| {
+        let settings = load(&SettingsArgs::default(), &env_of(vars)).unwrap();
+        (settings.plan_text(), format!("{settings:?}"))
+    };
+    let (plan, debug) = text(&[
+        ("ES_SERVER", "https://es.example:9243"),
+        ("LOGSHIP_ES_USERNAME", "logship"),
+        ("LOGSHIP_ES_PASSWORD", "hunter2"),
+        ("LOGSHIP_ES_CA_FILE", "/secrets/ca.pem"),
+    ]);
+    assert!(
+        plan.contains("  auth: basic, user logship, password ***\n"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("  tls: server verified against the system roots and /secrets/ca.pem\n"),
+        "{plan}"
+    );
+    assert!(!plan.contains("hunter2") && !debug.contains("hunter2"));
+
+    let (plan, debug) = text(&[
+        ("ES_SERVER", "https://es.example:9243"),
+        ("LOGSHIP_ES_API_KEY", "c2VjcmV0a2V5"),
+        ("LOGSHIP_ES_INSECURE_SKIP_VERIFY", "true"),
+    ]);
+    assert!(
+        plan.contains("  auth: API key (LOGSHIP_ES_API_KEY, ***)\n"),
+        "{plan}"
+    );
+    assert!(plan.contains("NOT verified"), "{plan}");
+    assert!(!plan.contains("c2VjcmV0a2V5") && !debug.contains("c2VjcmV0a2V5"));
+
+    let (plan, _) = text(&[("ES_SERVER", "https://elastic:pa55@es.example:9243")]);
+    assert!(
+        plan.contains("  auth: basic, user and password from the endpoint URL (***)\n"),
+        "{plan}"
+    );
+    assert!(!plan.contains("pa55"), "{plan}");
+
+    let (plan, _) = text(&[("ES_SERVER", "es.example:9200")]);
+    assert!(plan.contains("  auth: none\n"), "{plan}");
+    assert!(!plan.contains("  tls:"), "{plan}");
 }

@@ -2,20 +2,57 @@
 //! over across the endpoints of the plan (the ELK app's hosts) on connection errors.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use hyper::{Method, Request};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-/// One Elasticsearch endpoint: `http://host:port[/prefix]`, without a trailing slash.
+use super::tls::EsTls;
+
+/// One Elasticsearch endpoint: `http(s)://host:port[/prefix]`, without a trailing slash and
+/// without credentials, and the `Authorization` header sent to it, built once.
 #[derive(Debug, Clone)]
 pub struct EsTarget {
     pub base_url: String,
+    /// `Basic …` or `ApiKey …`, marked sensitive; `None`: no authentication.
+    pub auth: Option<HeaderValue>,
+}
+
+impl EsTarget {
+    /// An endpoint without authentication.
+    pub fn new(base_url: impl Into<String>) -> EsTarget {
+        EsTarget {
+            base_url: base_url.into(),
+            auth: None,
+        }
+    }
+
+    /// `Authorization: Basic base64(user:password)`.
+    pub fn basic_auth(user: &str, password: &str) -> Result<HeaderValue, String> {
+        use base64::Engine;
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        sensitive(format!("Basic {token}"))
+    }
+
+    /// `Authorization: ApiKey <key>` (the key as Elasticsearch hands it out, base64 of id:key).
+    pub fn api_key(key: &str) -> Result<HeaderValue, String> {
+        sensitive(format!("ApiKey {}", key.trim()))
+    }
+}
+
+fn sensitive(text: String) -> Result<HeaderValue, String> {
+    // The message never quotes the value: it holds a secret.
+    let mut value = HeaderValue::from_str(&text)
+        .map_err(|_| "the credentials hold characters not allowed in an HTTP header".to_string())?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 #[derive(Debug)]
@@ -37,28 +74,50 @@ pub enum SendError {
 pub const BULK_PATH: &str = "/_bulk?filter_path=errors,items.*.error,items.*.status";
 
 pub struct EsClient {
-    http: Client<HttpConnector, Full<Bytes>>,
+    http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     targets: Vec<EsTarget>,
     current: AtomicUsize,
     timeout: Duration,
 }
 
 impl EsClient {
+    /// A client for http:// endpoints, and https:// ones trusting the system roots.
     pub fn new(targets: Vec<EsTarget>, timeout: Duration) -> Result<EsClient, String> {
+        EsClient::with_tls(targets, timeout, None)
+    }
+
+    /// `tls`: the rustls configuration for https:// endpoints; `None`: the system roots.
+    pub fn with_tls(
+        targets: Vec<EsTarget>,
+        timeout: Duration,
+        tls: Option<Arc<rustls::ClientConfig>>,
+    ) -> Result<EsClient, String> {
         if targets.is_empty() {
             return Err("no Elasticsearch endpoint".into());
         }
         for t in &targets {
-            if !t.base_url.starts_with("http://") {
+            if !t.base_url.starts_with("http://") && !t.base_url.starts_with("https://") {
                 return Err(format!(
-                    "{}: only http:// endpoints are supported by this build",
+                    "{}: expected an http:// or https:// endpoint",
                     t.base_url
                 ));
             }
         }
+        let mut tls = match tls {
+            Some(config) => (*config).clone(),
+            None => EsTls::default().client_config()?,
+        };
+        // The connector sets the ALPN protocols itself (http/1.1) and refuses preset ones.
+        tls.alpn_protocols.clear();
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(Duration::from_secs(5)));
+        connector.enforce_http(false);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(connector);
         let http = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .build(connector);
@@ -71,8 +130,12 @@ impl EsClient {
     }
 
     pub fn endpoint(&self) -> &str {
+        &self.target().base_url
+    }
+
+    fn target(&self) -> &EsTarget {
         let i = self.current.load(Ordering::Relaxed) % self.targets.len();
-        &self.targets[i].base_url
+        &self.targets[i]
     }
 
     pub async fn root(&self) -> Result<Reply, SendError> {
@@ -89,16 +152,20 @@ impl EsClient {
         path: &str,
         body: Option<Bytes>,
     ) -> Result<Reply, SendError> {
-        let endpoint = self.endpoint().to_owned();
-        let result =
-            tokio::time::timeout(self.timeout, self.send_to(&endpoint, method, path, body))
-                .await
-                .unwrap_or_else(|_| {
-                    Err(SendError::Timeout {
-                        endpoint: endpoint.clone(),
-                        timeout: self.timeout,
-                    })
-                });
+        let target = self.target();
+        let endpoint = target.base_url.clone();
+        let auth = target.auth.clone();
+        let result = tokio::time::timeout(
+            self.timeout,
+            self.send_to(&endpoint, auth, method, path, body),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(SendError::Timeout {
+                endpoint: endpoint.clone(),
+                timeout: self.timeout,
+            })
+        });
         if result.is_err() && self.targets.len() > 1 {
             // Fail over: the next request goes to the next endpoint of the list.
             self.current.fetch_add(1, Ordering::Relaxed);
@@ -109,6 +176,7 @@ impl EsClient {
     async fn send_to(
         &self,
         endpoint: &str,
+        auth: Option<HeaderValue>,
         method: Method,
         path: &str,
         body: Option<Bytes>,
@@ -120,6 +188,9 @@ impl EsClient {
         let mut req = Request::builder()
             .method(method)
             .uri(format!("{endpoint}{path}"));
+        if let Some(auth) = auth {
+            req = req.header(AUTHORIZATION, auth);
+        }
         if body.is_some() {
             req = req.header(
                 CONTENT_TYPE,

@@ -36,6 +36,8 @@ pub struct EsOutputConfig {
     pub backoff_base: Duration,
     pub backoff_cap: Duration,
     pub dead_letter_path: PathBuf,
+    /// TLS for https endpoints; `None`: the system roots.
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 impl EsOutputConfig {
@@ -52,6 +54,7 @@ impl EsOutputConfig {
             backoff_base: Duration::from_millis(250),
             backoff_cap: Duration::from_secs(30),
             dead_letter_path,
+            tls: None,
         }
     }
 }
@@ -70,7 +73,7 @@ pub async fn run_elasticsearch(
     mut rx: OutputFeed,
     stats: Arc<OutputStats>,
 ) -> Result<(), String> {
-    let client = EsClient::new(cfg.targets.clone(), cfg.request_timeout)?;
+    let client = EsClient::with_tls(cfg.targets.clone(), cfg.request_timeout, cfg.tls.clone())?;
     let shared = Arc::new(Shared {
         client,
         dead_letters: DeadLetters::new(cfg.dead_letter_path.clone()),
@@ -137,6 +140,10 @@ async fn detect(shared: &Shared) -> EsFlavor {
                 Ok(f) => return f,
                 Err(e) => e,
             },
+            Ok(reply) if reply.status == 401 || reply.status == 403 => format!(
+                "GET / answered {}: authentication failed, check the Elasticsearch user and password or API key",
+                reply.status
+            ),
             Ok(reply) => format!("GET / answered {}", reply.status),
             Err(e) => e.to_string(),
         };

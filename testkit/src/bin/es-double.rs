@@ -43,6 +43,7 @@ fn main() -> anyhow::Result<()> {
         max_content_length: args.max_content_length,
         faults,
         id_seed: args.id_seed,
+        ..EsOptions::default()
     };
     let es = EsDouble::start(opts)?;
     if let Some(path) = &args.port_file {

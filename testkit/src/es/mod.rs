@@ -34,6 +34,7 @@ use serde::Deserialize;
 use tokio::sync::{oneshot, watch};
 
 pub use faults::Faults;
+
 pub use store::{EsStats, IndexStats, RequestRecord, StoredDoc};
 pub use versions::EsVersion;
 
@@ -55,6 +56,36 @@ pub struct EsOptions {
     pub faults: Faults,
     /// Seed for generated `_id`s and index uuids; `None`: random.
     pub id_seed: Option<u64>,
+    /// Serve https with this configuration (see [`crate::tls::TestPki`]); `None`: plain http.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Require credentials, as ES with security on: anything else gets 401 with ES's
+    /// `security_exception` body and `WWW-Authenticate`. `None`: no authentication.
+    pub auth: Option<EsAuth>,
+}
+
+/// The credentials the double accepts (either kind, when both are set).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EsAuth {
+    /// `Authorization: Basic base64(user:password)`.
+    pub basic: Option<(String, String)>,
+    /// `Authorization: ApiKey <key>`.
+    pub api_key: Option<String>,
+}
+
+impl EsAuth {
+    pub fn basic(user: &str, password: &str) -> EsAuth {
+        EsAuth {
+            basic: Some((user.to_string(), password.to_string())),
+            api_key: None,
+        }
+    }
+
+    pub fn api_key(key: &str) -> EsAuth {
+        EsAuth {
+            basic: None,
+            api_key: Some(key.to_string()),
+        }
+    }
 }
 
 impl Default for EsOptions {
@@ -65,6 +96,8 @@ impl Default for EsOptions {
             max_content_length: DEFAULT_MAX_CONTENT_LENGTH,
             faults: Faults::default(),
             id_seed: None,
+            tls: None,
+            auth: None,
         }
     }
 }
@@ -86,6 +119,7 @@ pub(crate) struct State {
 pub(crate) struct Shared {
     pub prof: Profile,
     pub max_content_length: usize,
+    pub auth: Option<EsAuth>,
     state: Mutex<State>,
     /// Signalled after every bulk and reset, for the `wait_*` methods.
     pub changed: Condvar,
@@ -234,6 +268,7 @@ impl SeedIndex {
 /// A running double. Dropping it stops the server and closes its connections.
 pub struct EsDouble {
     addr: SocketAddr,
+    https: bool,
     shared: Arc<Shared>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
@@ -250,6 +285,7 @@ impl EsDouble {
         let shared = Arc::new(Shared {
             prof: Profile::new(opts.version),
             max_content_length: opts.max_content_length,
+            auth: opts.auth.clone(),
             state: Mutex::new(State {
                 store: Store::new(opts.id_seed),
                 faults: FaultState::new(opts.faults.clone()),
@@ -265,18 +301,20 @@ impl EsDouble {
             .context("building the es-double runtime")?;
         let (stop_tx, stop_rx) = oneshot::channel();
         let sh = shared.clone();
+        let tls = opts.tls.clone().map(tokio_rustls::TlsAcceptor::from);
         let thread = std::thread::Builder::new()
             .name("es-double".into())
             .spawn(move || {
                 rt.block_on(async move {
                     match tokio::net::TcpListener::from_std(listener) {
-                        Ok(l) => server::serve(l, sh, stop_rx).await,
+                        Ok(l) => server::serve(l, sh, tls, stop_rx).await,
                         Err(e) => eprintln!("es-double: cannot use the listener: {e}"),
                     }
                 });
                 rt.shutdown_timeout(Duration::from_secs(2));
             })?;
         Ok(EsDouble {
+            https: opts.tls.is_some(),
             addr,
             shared,
             stop: Some(stop_tx),
@@ -288,9 +326,10 @@ impl EsDouble {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT`, no trailing slash.
+    /// `http://127.0.0.1:PORT` (`https://` when serving TLS), no trailing slash.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     pub fn version(&self) -> EsVersion {

@@ -18,6 +18,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, Notify};
+use tokio_rustls::TlsAcceptor;
 
 use super::error::EsError;
 use super::faults::{injected_failure, RequestFault};
@@ -28,6 +29,7 @@ use super::{control, Shared};
 pub(crate) async fn serve(
     listener: TcpListener,
     shared: Arc<Shared>,
+    tls: Option<TlsAcceptor>,
     mut stop: oneshot::Receiver<()>,
 ) {
     loop {
@@ -35,7 +37,7 @@ pub(crate) async fn serve(
             _ = &mut stop => return,
             acc = listener.accept() => match acc {
                 Ok((stream, _)) => {
-                    tokio::spawn(connection(shared.clone(), stream));
+                    tokio::spawn(connection(shared.clone(), stream, tls.clone()));
                 }
                 // Out of descriptors and the like: pause instead of spinning.
                 Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
@@ -73,9 +75,25 @@ fn arm_reset(fd: RawFd) {
     }
 }
 
-async fn connection(shared: Arc<Shared>, stream: TcpStream) {
+async fn connection(shared: Arc<Shared>, stream: TcpStream, tls: Option<TlsAcceptor>) {
     let _ = stream.set_nodelay(true);
     let fd = stream.as_raw_fd();
+    match tls {
+        None => drive(shared, TokioIo::new(stream), fd).await,
+        // A client that does not trust the certificate aborts the handshake: nothing to serve.
+        Some(acceptor) => {
+            if let Ok(stream) = acceptor.accept(stream).await {
+                drive(shared, TokioIo::new(stream), fd).await;
+            }
+        }
+    }
+}
+
+/// Serves one connection; `fd` is the socket under `io`, still open while this runs.
+async fn drive<I>(shared: Arc<Shared>, io: I, fd: RawFd)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
     let ctl = Arc::new(ConnCtl::default());
     let mut down = shared.down.subscribe();
     let svc = {
@@ -84,7 +102,7 @@ async fn connection(shared: Arc<Shared>, stream: TcpStream) {
     };
     let mut builder = http1::Builder::new();
     builder.auto_date_header(false).keep_alive(true);
-    let conn = builder.serve_connection(TokioIo::new(stream), svc);
+    let conn = builder.serve_connection(io, svc);
     tokio::pin!(conn);
     loop {
         tokio::select! {
@@ -239,6 +257,11 @@ async fn handle(
         return Ok(reply.into_response(prof, head, gzip_ok));
     }
 
+    if let Some(denied) = check_auth(&shared, &header("authorization"), &path) {
+        shared.record(&method, &path, &query, Some(401));
+        return Ok(denied);
+    }
+
     let route = routes::route(prof, &method, &path, &segs);
     let faultable = {
         let bulk = route.as_ref().is_ok_and(Route::is_bulk);
@@ -343,4 +366,73 @@ async fn handle(
     });
     shared.record(&method, &path, &query, Some(status));
     Ok(reply.into_response(prof, head, gzip_ok))
+}
+
+/// ES with security on: the request's credentials against [`super::EsAuth`]; `Some(401)` when
+/// they are missing or wrong, with ES's body and `WWW-Authenticate` challenges.
+fn check_auth(
+    shared: &Shared,
+    authorization: &[String],
+    path: &str,
+) -> Option<Response<Full<Bytes>>> {
+    use base64::Engine;
+    let auth = shared.auth.as_ref()?;
+    let given = authorization.first().map(|v| v.trim()).unwrap_or("");
+    let mut user = None;
+    if let Some(token) = given.strip_prefix("Basic ") {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(token.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok());
+        if let Some((u, p)) = decoded.as_deref().and_then(|d| d.split_once(':')) {
+            if auth
+                .basic
+                .as_ref()
+                .is_some_and(|(bu, bp)| bu == u && bp == p)
+            {
+                return None;
+            }
+            user = Some(u.to_string());
+        }
+    } else if let Some(key) = given.strip_prefix("ApiKey ") {
+        if auth.api_key.as_deref() == Some(key.trim()) {
+            return None;
+        }
+    }
+    let reason = match (given.is_empty(), user) {
+        (true, _) => format!("missing authentication credentials for REST request [{path}]"),
+        (false, Some(u)) => format!("unable to authenticate user [{u}] for REST request [{path}]"),
+        (false, None) => "unable to authenticate with provided credentials and anonymous access is not allowed for this request".to_string(),
+    };
+    let challenges = serde_json::json!(["Basic realm=\"security\" charset=\"UTF-8\"", "ApiKey"]);
+    let cause = serde_json::json!({
+        "type": "security_exception",
+        "reason": reason,
+        "header": {"WWW-Authenticate": challenges},
+    });
+    let body = serde_json::json!({
+        "error": {
+            "root_cause": [cause.clone()],
+            "type": "security_exception",
+            "reason": reason,
+            "header": {"WWW-Authenticate": challenges},
+        },
+        "status": 401,
+    });
+    let mut resp = Response::new(Full::new(Bytes::from(body.to_string())));
+    *resp.status_mut() = hyper::StatusCode::UNAUTHORIZED;
+    let headers = resp.headers_mut();
+    headers.insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    headers.append(
+        hyper::header::WWW_AUTHENTICATE,
+        hyper::header::HeaderValue::from_static("Basic realm=\"security\" charset=\"UTF-8\""),
+    );
+    headers.append(
+        hyper::header::WWW_AUTHENTICATE,
+        hyper::header::HeaderValue::from_static("ApiKey"),
+    );
+    Some(resp)
 }
