@@ -6,7 +6,7 @@
 use anyhow::anyhow;
 use hyper::header::HeaderValue;
 use logship_config::{read_secret_file, EsEndpoint, Key, Scheme, Settings};
-use logship_forwarder::{EsTarget, EsTls};
+use logship_forwarder::{EsTarget, TlsClient, TlsSettingNames};
 
 /// The `Authorization` header from `LOGSHIP_ES_API_KEY(_FILE)` or `LOGSHIP_ES_USERNAME` with
 /// `LOGSHIP_ES_PASSWORD(_FILE)`; `None` when neither is set (an endpoint URL's user then
@@ -63,13 +63,14 @@ pub fn tls_config(
             "LOGSHIP_ES_INSECURE_SKIP_VERIFY=true: the Elasticsearch server certificate is not verified; anyone on the path can read and change what is shipped"
         );
     }
-    let tls = EsTls {
+    let tls = TlsClient {
         ca_file: settings.es_ca_file.clone(),
         insecure_skip_verify: settings.es_insecure_skip_verify,
         client_cert: settings
             .es_client_cert_file
             .clone()
             .zip(settings.es_client_key_file.clone()),
+        names: TlsSettingNames::ES,
     };
     tls.client_config().map_err(|e| anyhow!(e))
 }

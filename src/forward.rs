@@ -7,7 +7,7 @@ use anyhow::Context;
 use logship_collector::forward_input::{self, ForwardInputConfig, ForwardInputStats};
 use logship_collector::BatchSender;
 use logship_config::{ForwardCompress, Settings};
-use logship_forwarder::{Compress, ForwardOutputConfig};
+use logship_forwarder::{Compress, ForwardOutputConfig, TlsClient, TlsSettingNames};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -50,6 +50,24 @@ pub fn output_config(settings: &Settings) -> anyhow::Result<Option<ForwardOutput
         })
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "logship".into());
+    if settings.forward_tls {
+        if settings.forward_tls_insecure_skip_verify {
+            tracing::warn!(
+                "LOGSHIP_FORWARD_TLS_INSECURE_SKIP_VERIFY=true: the forward server's certificate is not verified; anyone on the path can read and change what is sent"
+            );
+        }
+        let tls = TlsClient {
+            ca_file: settings.forward_tls_ca_file.clone(),
+            insecure_skip_verify: settings.forward_tls_insecure_skip_verify,
+            client_cert: settings
+                .forward_tls_client_cert_file
+                .clone()
+                .zip(settings.forward_tls_client_key_file.clone()),
+            names: TlsSettingNames::FORWARD,
+        };
+        let config = tls.client_config().map_err(|e| anyhow::anyhow!(e))?;
+        cfg.tls = Some(Arc::new(config));
+    }
     cfg.spool_limit = settings.forward_spool_limit.as_u64();
     // What may wait in memory is the pipe's memory: a quarter of it, so that a slow forward
     // server never holds Elasticsearch back.

@@ -148,6 +148,70 @@ fn an_untrusted_certificate_is_retried_until_verification_is_skipped() {
 }
 
 #[test]
+fn a_server_that_requires_a_client_certificate_gets_it() {
+    let node = Node::new();
+    let pki = TestPki::generate(node.dir.path()).expect("test certificates");
+    let es = EsDouble::start(EsOptions {
+        tls: Some(
+            pki.server_config_requiring_client_cert()
+                .expect("server config"),
+        ),
+        ..EsOptions::default()
+    })
+    .expect("es");
+    write_lines(&node, N);
+    let env = with(
+        base_env(&node, &es),
+        &[("LOGSHIP_ES_CA_FILE", pki.ca_cert.display().to_string())],
+    );
+
+    // Without a certificate the server ends every handshake: nothing is shipped, nothing lost.
+    let agent = Agent::start(node.dir.path(), &["run"], &env);
+    assert!(
+        eventually(Duration::from_secs(20), || agent
+            .stderr()
+            .contains("CertificateRequired")),
+        "the server's alert in the log:\n{}",
+        agent.stderr()
+    );
+    let (status, log) = agent.terminate();
+    assert!(status.success(), "{log}");
+    assert_eq!(es.docs().len(), 0);
+
+    let env = with(
+        env,
+        &[
+            (
+                "LOGSHIP_ES_CLIENT_CERT_FILE",
+                pki.client_cert.display().to_string(),
+            ),
+            (
+                "LOGSHIP_ES_CLIENT_KEY_FILE",
+                pki.client_key.display().to_string(),
+            ),
+        ],
+    );
+    let agent = Agent::start(node.dir.path(), &["run"], &env);
+    assert!(
+        es.wait_for_docs(N, Duration::from_secs(30)),
+        "agent log:\n{}",
+        agent.stderr()
+    );
+    let (status, log) = agent.terminate();
+    assert!(status.success(), "{log}");
+    assert_eq!(es.docs().len(), N);
+    assert_eq!(es.stats().distinct_docs, N as u64);
+    let plan = check_config(&env);
+    assert!(
+        plan.contains(&format!(
+            "; client certificate {}",
+            pki.client_cert.display()
+        )),
+        "{plan}"
+    );
+}
+
+#[test]
 fn basic_auth_from_a_password_file_and_a_wrong_password_loses_nothing() {
     let node = Node::new();
     let (es, pki) = tls_es(node.dir.path(), Some(EsAuth::basic("logship", PASSWORD)));

@@ -161,6 +161,21 @@ pub struct SettingsArgs {
     /// Forward output: a file holding the shared_key (e.g. a mounted Secret) [env: LOGSHIP_FORWARD_SHARED_KEY_FILE]
     #[arg(long, value_name = "FILE", help_heading = FORWARD)]
     pub forward_shared_key_file: Option<String>,
+    /// Forward output: connect with TLS (Fluentd's in_forward `<transport tls>`) [env: LOGSHIP_FORWARD_TLS] [default: false]
+    #[arg(long, value_name = "BOOL", help_heading = FORWARD, num_args = 0..=1, default_missing_value = "true")]
+    pub forward_tls: Option<String>,
+    /// Forward output TLS: PEM CA bundle trusted in addition to the system roots [env: LOGSHIP_FORWARD_TLS_CA_FILE]
+    #[arg(long, value_name = "FILE", help_heading = FORWARD)]
+    pub forward_tls_ca_file: Option<String>,
+    /// Forward output TLS: accept any server certificate (testing only) [env: LOGSHIP_FORWARD_TLS_INSECURE_SKIP_VERIFY] [default: false]
+    #[arg(long, value_name = "BOOL", help_heading = FORWARD, num_args = 0..=1, default_missing_value = "true")]
+    pub forward_tls_insecure_skip_verify: Option<String>,
+    /// Forward output TLS: PEM client certificate chain (with the key file) [env: LOGSHIP_FORWARD_TLS_CLIENT_CERT_FILE]
+    #[arg(long, value_name = "FILE", help_heading = FORWARD)]
+    pub forward_tls_client_cert_file: Option<String>,
+    /// Forward output TLS: PEM private key of the client certificate [env: LOGSHIP_FORWARD_TLS_CLIENT_KEY_FILE]
+    #[arg(long, value_name = "FILE", help_heading = FORWARD)]
+    pub forward_tls_client_key_file: Option<String>,
     /// Forward output: disk for records the server has not taken, 1MiB to 1TiB; the oldest are dropped beyond [env: LOGSHIP_FORWARD_SPOOL_LIMIT] [default: 256MiB]
     #[arg(long, value_name = "SIZE", help_heading = FORWARD)]
     pub forward_spool_limit: Option<String>,
@@ -221,6 +236,11 @@ impl SettingsArgs {
             Key::ForwardSharedKeyFile => &self.forward_shared_key_file,
             Key::ForwardSpoolLimit => &self.forward_spool_limit,
             Key::ForwardTimeout => &self.forward_timeout,
+            Key::ForwardTls => &self.forward_tls,
+            Key::ForwardTlsCaFile => &self.forward_tls_ca_file,
+            Key::ForwardTlsInsecureSkipVerify => &self.forward_tls_insecure_skip_verify,
+            Key::ForwardTlsClientCertFile => &self.forward_tls_client_cert_file,
+            Key::ForwardTlsClientKeyFile => &self.forward_tls_client_key_file,
         };
         value.as_deref()
     }

@@ -101,6 +101,16 @@ pub enum Key {
     ForwardSharedKey,
     /// `LOGSHIP_FORWARD_SHARED_KEY_FILE`
     ForwardSharedKeyFile,
+    /// `LOGSHIP_FORWARD_TLS`
+    ForwardTls,
+    /// `LOGSHIP_FORWARD_TLS_CA_FILE`
+    ForwardTlsCaFile,
+    /// `LOGSHIP_FORWARD_TLS_INSECURE_SKIP_VERIFY`
+    ForwardTlsInsecureSkipVerify,
+    /// `LOGSHIP_FORWARD_TLS_CLIENT_CERT_FILE`
+    ForwardTlsClientCertFile,
+    /// `LOGSHIP_FORWARD_TLS_CLIENT_KEY_FILE`
+    ForwardTlsClientKeyFile,
     /// `LOGSHIP_FORWARD_SPOOL_LIMIT`
     ForwardSpoolLimit,
     /// `LOGSHIP_FORWARD_TIMEOUT`
@@ -112,7 +122,7 @@ pub const CONFIG_ENV: &str = "LOGSHIP_CONFIG";
 
 impl Key {
     /// Every setting, in the order they are documented.
-    pub const ALL: [Key; 48] = [
+    pub const ALL: [Key; 53] = [
         Key::LogNodeCount,
         Key::InClusterEs,
         Key::ElkServiceHosts,
@@ -159,6 +169,11 @@ impl Key {
         Key::ForwardCompress,
         Key::ForwardSharedKey,
         Key::ForwardSharedKeyFile,
+        Key::ForwardTls,
+        Key::ForwardTlsCaFile,
+        Key::ForwardTlsInsecureSkipVerify,
+        Key::ForwardTlsClientCertFile,
+        Key::ForwardTlsClientKeyFile,
         Key::ForwardSpoolLimit,
         Key::ForwardTimeout,
     ];
@@ -389,6 +404,36 @@ impl Key {
                 "LOGSHIP_FORWARD_SHARED_KEY_FILE",
                 "forward_shared_key_file",
                 "--forward-shared-key-file",
+                "",
+            ),
+            Key::ForwardTls => (
+                "LOGSHIP_FORWARD_TLS",
+                "forward_tls",
+                "--forward-tls",
+                "false",
+            ),
+            Key::ForwardTlsCaFile => (
+                "LOGSHIP_FORWARD_TLS_CA_FILE",
+                "forward_tls_ca_file",
+                "--forward-tls-ca-file",
+                "",
+            ),
+            Key::ForwardTlsInsecureSkipVerify => (
+                "LOGSHIP_FORWARD_TLS_INSECURE_SKIP_VERIFY",
+                "forward_tls_insecure_skip_verify",
+                "--forward-tls-insecure-skip-verify",
+                "false",
+            ),
+            Key::ForwardTlsClientCertFile => (
+                "LOGSHIP_FORWARD_TLS_CLIENT_CERT_FILE",
+                "forward_tls_client_cert_file",
+                "--forward-tls-client-cert-file",
+                "",
+            ),
+            Key::ForwardTlsClientKeyFile => (
+                "LOGSHIP_FORWARD_TLS_CLIENT_KEY_FILE",
+                "forward_tls_client_key_file",
+                "--forward-tls-client-key-file",
                 "",
             ),
             Key::ForwardSpoolLimit => (

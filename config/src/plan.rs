@@ -82,11 +82,12 @@ impl Settings {
                 };
                 writeln!(
                     out,
-                    "  acks: {}; compression: {}; shared key: {key}; timeout: {}; no TLS",
+                    "  acks: {}; compression: {}; shared key: {key}; timeout: {}",
                     yes_no(self.forward_ack),
                     self.forward_compress,
                     format_duration(self.forward_timeout)
                 )?;
+                writeln!(out, "  tls: {}", self.forward_tls_text())?;
                 writeln!(
                     out,
                     "  spool: {}, up to {} (beyond, the oldest forward-only records are dropped)",
@@ -188,21 +189,24 @@ impl Settings {
     }
 
     fn es_tls_text(&self) -> String {
-        let mut text = if self.es_insecure_skip_verify {
-            "server certificate NOT verified (LOGSHIP_ES_INSECURE_SKIP_VERIFY=true)".to_string()
-        } else {
-            match &self.es_ca_file {
-                Some(ca) => format!(
-                    "server verified against the system roots and {}",
-                    ca.display()
-                ),
-                None => "server verified against the system roots".to_string(),
-            }
-        };
-        if let Some(cert) = &self.es_client_cert_file {
-            text.push_str(&format!("; client certificate {}", cert.display()));
+        tls_text(
+            self.es_insecure_skip_verify
+                .then_some(Key::EsInsecureSkipVerify),
+            self.es_ca_file.as_deref(),
+            self.es_client_cert_file.as_deref(),
+        )
+    }
+
+    fn forward_tls_text(&self) -> String {
+        if !self.forward_tls {
+            return "off (LOGSHIP_FORWARD_TLS=false)".to_string();
         }
-        text
+        tls_text(
+            self.forward_tls_insecure_skip_verify
+                .then_some(Key::ForwardTlsInsecureSkipVerify),
+            self.forward_tls_ca_file.as_deref(),
+            self.forward_tls_client_cert_file.as_deref(),
+        )
     }
 
     fn write_kube_metadata(&self, out: &mut String) -> std::fmt::Result {
@@ -265,6 +269,26 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// How a TLS client checks the server, and the certificate it shows.
+fn tls_text(
+    insecure: Option<Key>,
+    ca_file: Option<&std::path::Path>,
+    client_cert: Option<&std::path::Path>,
+) -> String {
+    let mut text = match (insecure, ca_file) {
+        (Some(key), _) => format!("server certificate NOT verified ({key}=true)"),
+        (None, Some(ca)) => format!(
+            "server verified against the system roots and {}",
+            ca.display()
+        ),
+        (None, None) => "server verified against the system roots".to_string(),
+    };
+    if let Some(cert) = client_cert {
+        text.push_str(&format!("; client certificate {}", cert.display()));
+    }
+    text
 }
 
 #[cfg(test)]

@@ -289,6 +289,49 @@ pub(crate) fn resolve(
             ),
         );
     }
+    let forward_tls = r.one(Key::ForwardTls, parse_bool).unwrap_or(false);
+    let forward_tls_ca_file = r.one(Key::ForwardTlsCaFile, |t| Ok(PathBuf::from(t)));
+    let forward_tls_insecure_skip_verify = r.one(Key::ForwardTlsInsecureSkipVerify, parse_bool);
+    let forward_tls_client_cert_file =
+        r.one(Key::ForwardTlsClientCertFile, |t| Ok(PathBuf::from(t)));
+    let forward_tls_client_key_file = r.one(Key::ForwardTlsClientKeyFile, |t| Ok(PathBuf::from(t)));
+    match (&forward_tls_client_cert_file, &forward_tls_client_key_file) {
+        (Some(_), None) => both(
+            &mut r,
+            Key::ForwardTlsClientCertFile,
+            "is set without LOGSHIP_FORWARD_TLS_CLIENT_KEY_FILE: expected both",
+        ),
+        (None, Some(_)) => both(
+            &mut r,
+            Key::ForwardTlsClientKeyFile,
+            "is set without LOGSHIP_FORWARD_TLS_CLIENT_CERT_FILE: expected both",
+        ),
+        _ => {}
+    }
+    if !forward_tls {
+        // A TLS detail without TLS is a half-done configuration: say so rather than send in
+        // clear text to a server the user meant to reach over TLS.
+        let details = [
+            (Key::ForwardTlsCaFile, forward_tls_ca_file.is_some()),
+            (
+                Key::ForwardTlsInsecureSkipVerify,
+                forward_tls_insecure_skip_verify == Some(true),
+            ),
+            (
+                Key::ForwardTlsClientCertFile,
+                forward_tls_client_cert_file.is_some(),
+            ),
+        ];
+        for (key, set) in details {
+            if set {
+                both(
+                    &mut r,
+                    key,
+                    "is set but LOGSHIP_FORWARD_TLS is off: expected LOGSHIP_FORWARD_TLS=true as well",
+                );
+            }
+        }
+    }
     let forward_spool_limit = r.one(Key::ForwardSpoolLimit, |t| {
         ByteSize::parse_in(t, ByteSize::mib(1), ByteSize::gib(1024))
     });
@@ -377,6 +420,11 @@ pub(crate) fn resolve(
         forward_compress,
         forward_shared_key,
         forward_shared_key_file,
+        forward_tls,
+        forward_tls_ca_file,
+        forward_tls_insecure_skip_verify: forward_tls_insecure_skip_verify.unwrap_or(false),
+        forward_tls_client_cert_file,
+        forward_tls_client_key_file,
         forward_spool_limit: forward_spool_limit.unwrap_or(ByteSize::mib(256)),
         forward_timeout: forward_timeout.unwrap_or(ms(30_000)),
         config_file,

@@ -102,6 +102,16 @@ pub struct Settings {
     pub forward_shared_key: Option<Secret>,
     /// `LOGSHIP_FORWARD_SHARED_KEY_FILE`: read by the agent at start-up.
     pub forward_shared_key_file: Option<PathBuf>,
+    /// `LOGSHIP_FORWARD_TLS`: connect to the forward server with TLS.
+    pub forward_tls: bool,
+    /// `LOGSHIP_FORWARD_TLS_CA_FILE`: PEM CAs trusted besides the system roots.
+    pub forward_tls_ca_file: Option<PathBuf>,
+    /// `LOGSHIP_FORWARD_TLS_INSECURE_SKIP_VERIFY`: accept any server certificate.
+    pub forward_tls_insecure_skip_verify: bool,
+    /// `LOGSHIP_FORWARD_TLS_CLIENT_CERT_FILE` (set together with the key file, or neither).
+    pub forward_tls_client_cert_file: Option<PathBuf>,
+    /// `LOGSHIP_FORWARD_TLS_CLIENT_KEY_FILE`.
+    pub forward_tls_client_key_file: Option<PathBuf>,
     /// `LOGSHIP_FORWARD_SPOOL_LIMIT`, 1MiB to 1TiB.
     pub forward_spool_limit: ByteSize,
     /// `LOGSHIP_FORWARD_TIMEOUT`, 100ms to 10m.

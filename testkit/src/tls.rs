@@ -1,5 +1,5 @@
-//! Test certificates: a throw-away CA and a server certificate for 127.0.0.1 and `localhost`
-//! signed by it, made with the `openssl` command line (no certificate-generation crate builds
+//! Test certificates: a throw-away CA, a server certificate for 127.0.0.1 and `localhost` and a
+//! client certificate, both signed by it, made with the `openssl` command line (no certificate-generation crate builds
 //! offline here), and the rustls server configuration for the doubles.
 
 use std::path::{Path, PathBuf};
@@ -18,6 +18,9 @@ pub struct TestPki {
     /// The server certificate (SAN 127.0.0.1, localhost) and its key.
     pub server_cert: PathBuf,
     pub server_key: PathBuf,
+    /// A client certificate (CN logship-agent, extendedKeyUsage clientAuth) and its key.
+    pub client_cert: PathBuf,
+    pub client_key: PathBuf,
 }
 
 fn openssl(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
@@ -37,7 +40,7 @@ fn openssl(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
 }
 
 impl TestPki {
-    /// Makes the CA and the server certificate in `dir`.
+    /// Makes the CA, the server and the client certificates in `dir`.
     pub fn generate(dir: &Path) -> anyhow::Result<TestPki> {
         openssl(
             dir,
@@ -63,63 +66,64 @@ impl TestPki {
                 "keyUsage=critical,keyCertSign,cRLSign",
             ],
         )?;
-        openssl(
+        sign(
             dir,
-            &[
-                "req",
-                "-new",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-nodes",
-                "-keyout",
-                "server.key",
-                "-out",
-                "server.csr",
-                "-subj",
-                "/CN=localhost",
-            ],
-        )?;
-        std::fs::write(
-            dir.join("server.ext"),
+            "server",
+            "/CN=localhost",
             "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n",
         )?;
-        openssl(
+        sign(
             dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "server.csr",
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-out",
-                "server.pem",
-                "-days",
-                "2",
-                "-extfile",
-                "server.ext",
-            ],
+            "client",
+            "/CN=logship-agent",
+            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n",
         )?;
         Ok(TestPki {
             ca_cert: dir.join("ca.pem"),
             server_cert: dir.join("server.pem"),
             server_key: dir.join("server.key"),
+            client_cert: dir.join("client.pem"),
+            client_key: dir.join("client.key"),
         })
     }
 
-    /// A rustls server configuration (ring, http/1.1) serving the server certificate.
-    pub fn server_config(&self) -> anyhow::Result<Arc<rustls::ServerConfig>> {
+    /// Like [`TestPki::server_config`], and the client must show a certificate signed by the CA
+    /// (Elasticsearch's `xpack.security.http.ssl.client_authentication: required`).
+    pub fn server_config_requiring_client_cert(&self) -> anyhow::Result<Arc<rustls::ServerConfig>> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_file_iter(&self.ca_cert).context("reading the CA")? {
+            roots.add(cert.context("parsing the CA")?)?;
+        }
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            Arc::clone(&provider),
+        )
+        .build()?;
+        let (certs, key) = self.server_identity()?;
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(certs, key)?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Arc::new(config))
+    }
+
+    fn server_identity(
+        &self,
+    ) -> anyhow::Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
         let certs = CertificateDer::pem_file_iter(&self.server_cert)
             .context("reading the server certificate")?
             .collect::<Result<Vec<_>, _>>()
             .context("parsing the server certificate")?;
         let key =
             PrivateKeyDer::from_pem_file(&self.server_key).context("reading the server key")?;
+        Ok((certs, key))
+    }
+
+    /// A rustls server configuration (ring, http/1.1) serving the server certificate.
+    pub fn server_config(&self) -> anyhow::Result<Arc<rustls::ServerConfig>> {
+        let (certs, key) = self.server_identity()?;
         let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
@@ -129,4 +133,53 @@ impl TestPki {
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Arc::new(config))
     }
+}
+
+/// A key and a certificate `<name>.pem` signed by the CA in `dir`, with the extensions `ext`.
+fn sign(dir: &Path, name: &str, subject: &str, ext: &str) -> anyhow::Result<()> {
+    let (key, csr, pem, extfile) = (
+        format!("{name}.key"),
+        format!("{name}.csr"),
+        format!("{name}.pem"),
+        format!("{name}.ext"),
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+            "-subj",
+            subject,
+        ],
+    )?;
+    std::fs::write(dir.join(&extfile), ext)?;
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            &pem,
+            "-days",
+            "2",
+            "-extfile",
+            &extfile,
+        ],
+    )
 }

@@ -30,7 +30,8 @@ elasticsearch: the user's Elasticsearch (ES_SERVER)
   tls: server verified against the system roots
   logs, metrics and retention all go to this Elasticsearch
 forward: fluentd:24224 (FLUENT_FORWARD_SERVER, in addition)
-  acks: yes; compression: none; shared key: none; timeout: 30s; no TLS
+  acks: yes; compression: none; shared key: none; timeout: 30s
+  tls: off (LOGSHIP_FORWARD_TLS=false)
   spool: /var/lib/logship/forward-spool, up to 256MiB (beyond, the oldest forward-only records are dropped)
 inputs: /var/log/containers/*.log
   new files read from: head; rescan every 1s; exit at end of files: no
@@ -141,7 +142,8 @@ fn plan_for_the_forward_protocol_never_shows_the_key() {
     let settings = load(&SettingsArgs::default(), &env).unwrap();
     let text = settings.plan_text();
     for line in [
-        "  acks: no; compression: gzip; shared key: set (***); timeout: 30s; no TLS\n",
+        "  acks: no; compression: gzip; shared key: set (***); timeout: 30s\n",
+        "  tls: off (LOGSHIP_FORWARD_TLS=false)\n",
         "  spool: /s/forward-spool, up to 1GiB (beyond, the oldest forward-only records are dropped)\n",
         "forward input: off\n",
     ] {

@@ -14,7 +14,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-use super::tls::EsTls;
+use crate::tls::TlsClient;
 
 /// One Elasticsearch endpoint: `http(s)://host:port[/prefix]`, without a trailing slash and
 /// without credentials, and the `Authorization` header sent to it, built once.
@@ -105,7 +105,7 @@ impl EsClient {
         }
         let mut tls = match tls {
             Some(config) => (*config).clone(),
-            None => EsTls::default().client_config()?,
+            None => TlsClient::default().client_config()?,
         };
         // The connector sets the ALPN protocols itself (http/1.1) and refuses preset ones.
         tls.alpn_protocols.clear();

@@ -5,8 +5,6 @@ pub mod client;
 pub mod flavor;
 pub mod output;
 pub mod response;
-pub mod tls;
 
 pub use client::EsTarget;
 pub use output::{run_elasticsearch, EsOutputConfig};
-pub use tls::EsTls;

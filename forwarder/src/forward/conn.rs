@@ -1,16 +1,18 @@
-//! A connection to the forward server: TCP, the optional `shared_key` handshake (HELO, PING,
-//! PONG with SHA-512 digests), and reading the server's msgpack messages (acks) as they come.
-//! TLS is not supported.
+//! A connection to the forward server: TCP, optionally TLS (Fluentd's `<transport tls>`), the
+//! optional `shared_key` handshake (HELO, PING, PONG with SHA-512 digests) inside it, and
+//! reading the server's msgpack messages (acks) as they come.
 
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ring::digest::{digest, SHA512};
 use rmpv::Value;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
+use tokio_rustls::TlsConnector;
 
 use super::msgpack;
 
@@ -82,19 +84,39 @@ pub struct Auth<'a> {
     pub hostname: &'a str,
 }
 
-/// Connects (and authenticates), within `limit` for each step.
+/// A byte stream to the server, plain or TLS.
+pub trait Transport: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Transport for T {}
+
+pub type ServerReader = MsgReader<ReadHalf<Box<dyn Transport>>>;
+pub type ServerWriter = WriteHalf<Box<dyn Transport>>;
+
+/// Connects (with TLS when `tls` is given, and authenticates), within `limit` for each step.
 pub async fn connect(
     server: &str,
+    tls: Option<&Arc<rustls::ClientConfig>>,
     auth: Option<Auth<'_>>,
     limit: Duration,
-) -> Result<(MsgReader<OwnedReadHalf>, OwnedWriteHalf), String> {
+) -> Result<(ServerReader, ServerWriter), String> {
     let stream = match timeout(limit, TcpStream::connect(server)).await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => return Err(format!("cannot connect to {server}: {e}")),
         Err(_) => return Err(format!("cannot connect to {server}: timed out")),
     };
     let _ = stream.set_nodelay(true);
-    let (rd, mut wr) = stream.into_split();
+    let stream: Box<dyn Transport> = match tls {
+        None => Box::new(stream),
+        Some(config) => {
+            let name = server_name(server)?;
+            let connector = TlsConnector::from(Arc::clone(config));
+            match timeout(limit, connector.connect(name, stream)).await {
+                Ok(Ok(s)) => Box::new(s),
+                Ok(Err(e)) => return Err(format!("TLS with {server}: {e}")),
+                Err(_) => return Err(format!("TLS with {server}: timed out")),
+            }
+        }
+    };
+    let (rd, mut wr) = tokio::io::split(stream);
     let mut rd = MsgReader::new(rd);
     if let Some(auth) = auth {
         handshake(&mut rd, &mut wr, &auth, limit).await?;
@@ -102,9 +124,21 @@ pub async fn connect(
     Ok((rd, wr))
 }
 
+/// The name the server's certificate must carry: the host of `host:port` (a name or an IP
+/// address, IPv6 in brackets).
+fn server_name(server: &str) -> Result<ServerName<'static>, String> {
+    let host = match server.rsplit_once(':') {
+        Some((host, _port)) => host,
+        None => server,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    ServerName::try_from(host.to_owned())
+        .map_err(|e| format!("TLS with {server}: {host:?} is not a valid server name: {e}"))
+}
+
 async fn handshake(
-    rd: &mut MsgReader<OwnedReadHalf>,
-    wr: &mut OwnedWriteHalf,
+    rd: &mut ServerReader,
+    wr: &mut ServerWriter,
     auth: &Auth<'_>,
     limit: Duration,
 ) -> Result<(), String> {
@@ -136,7 +170,11 @@ async fn handshake(
     );
     msgpack::str(&mut ping, "");
     msgpack::str(&mut ping, "");
-    match timeout(limit, wr.write_all(&ping)).await {
+    let send = async {
+        wr.write_all(&ping).await?;
+        wr.flush().await
+    };
+    match timeout(limit, send).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => return Err(format!("sending PING: {e}")),
         Err(_) => return Err("sending PING: timed out".into()),
@@ -161,11 +199,7 @@ async fn handshake(
     Ok(())
 }
 
-async fn read(
-    rd: &mut MsgReader<OwnedReadHalf>,
-    limit: Duration,
-    what: &str,
-) -> Result<Value, String> {
+async fn read(rd: &mut ServerReader, limit: Duration, what: &str) -> Result<Value, String> {
     match timeout(limit, rd.next()).await {
         Ok(Ok(Some(v))) => Ok(v),
         Ok(Ok(None)) => Err(format!(
@@ -225,6 +259,23 @@ pub fn ack_of(v: &Value) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_certificate_name_is_the_host_of_host_port() {
+        assert!(matches!(
+            server_name("127.0.0.1:24224"),
+            Ok(ServerName::IpAddress(_))
+        ));
+        assert!(matches!(
+            server_name("[::1]:24224"),
+            Ok(ServerName::IpAddress(_))
+        ));
+        match server_name("fluentd.logging.svc:24224") {
+            Ok(ServerName::DnsName(n)) => assert_eq!(n.as_ref(), "fluentd.logging.svc"),
+            other => panic!("{other:?}"),
+        }
+        assert!(server_name("bad_name!:24224").is_err());
+    }
 
     #[test]
     fn digests_match_the_worked_examples() {

@@ -46,6 +46,8 @@ pub struct ForwardOutputConfig {
     pub shared_key: Option<String>,
     /// This node's name, sent in the handshake.
     pub hostname: String,
+    /// Connect with TLS using this configuration; `None`: plain TCP.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
     pub spool_dir: PathBuf,
     pub spool_limit: u64,
     /// Encoded bytes that may wait in memory (and in flight) before chunks are spooled. The
@@ -71,6 +73,7 @@ impl ForwardOutputConfig {
             compress: Compress::None,
             shared_key: None,
             hostname: "logship".into(),
+            tls: None,
             spool_dir,
             spool_limit: 256 << 20,
             memory_limit: 8 << 20,

@@ -10,12 +10,11 @@ use std::time::Duration;
 
 use base64::Engine;
 use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{sleep, sleep_until, timeout, Instant};
 
 use super::backlog::Outgoing;
-use super::conn::{ack_of, connect, message_of, Auth, MsgReader};
+use super::conn::{ack_of, connect, message_of, Auth, ServerReader, ServerWriter};
 use super::encode::message;
 use super::{with_backlog, Shared};
 use crate::backoff::Backoff;
@@ -61,7 +60,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             hostname: &cfg.hostname,
         });
         let conn = tokio::select! {
-            c = connect(&cfg.server, auth, cfg.timeout) => c,
+            c = connect(&cfg.server, cfg.tls.as_ref(), auth, cfg.timeout) => c,
             _ = stop.changed() => return,
         };
         let (rd, wr) = match conn {
@@ -128,8 +127,8 @@ fn chunk_id() -> String {
 
 async fn session(
     shared: &Arc<Shared>,
-    rd: MsgReader<OwnedReadHalf>,
-    mut wr: OwnedWriteHalf,
+    rd: ServerReader,
+    mut wr: ServerWriter,
     stop: &mut watch::Receiver<bool>,
 ) -> Ended {
     let cfg = &shared.cfg;
@@ -158,7 +157,12 @@ async fn session(
             }
             OutputStats::add(&shared.stats.requests, out.chunk.frames.len() as u64);
             let wire_bytes = buf.len() as u64;
-            let written = match timeout(cfg.timeout, wr.write_all(&buf)).await {
+            // TLS holds written bytes in its buffer until flushed.
+            let send = async {
+                wr.write_all(&buf).await?;
+                wr.flush().await
+            };
+            let written = match timeout(cfg.timeout, send).await {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(e)) => Err(format!("sending: {e}")),
                 Err(_) => Err(format!("sending: no progress within {:?}", cfg.timeout)),
@@ -225,10 +229,7 @@ impl Drop for AbortOnDrop {
 }
 
 /// Reads the server's answers: acks, or a HELO the output did not expect.
-async fn read_acks(
-    mut rd: MsgReader<OwnedReadHalf>,
-    tx: mpsc::UnboundedSender<Result<String, String>>,
-) {
+async fn read_acks(mut rd: ServerReader, tx: mpsc::UnboundedSender<Result<String, String>>) {
     loop {
         let msg = match rd.next().await {
             Ok(Some(v)) => v,

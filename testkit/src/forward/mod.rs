@@ -1,5 +1,5 @@
 //! A fluent forward server double for end-to-end tests: it accepts the forward protocol as
-//! Fluentd's `in_forward` does (optionally behind the `shared_key` handshake), checks every
+//! Fluentd's `in_forward` does (optionally over TLS and behind the `shared_key` handshake), checks every
 //! message strictly ([`check`]), keeps every event and the raw messages (for an independent
 //! decoder), answers `{"ack": chunk}`, and injects faults: down, slow reading, late acks, no
 //! acks, a connection closed in the middle of a message.
@@ -17,9 +17,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use rmpv::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
+use tokio_rustls::TlsAcceptor;
 
 pub use check::{Event, Message};
 
@@ -45,6 +46,8 @@ pub struct ForwardOptions {
     pub port: Option<u16>,
     /// Ask clients for the `shared_key` handshake with this key.
     pub shared_key: Option<String>,
+    /// Serve TLS with this configuration (see [`crate::tls::TestPki`]); `None`: plain TCP.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
     pub faults: Faults,
 }
 
@@ -60,6 +63,9 @@ pub struct Stats {
     pub closed_mid_message: u64,
     pub handshakes_ok: u64,
     pub handshakes_failed: u64,
+    /// TLS handshakes that failed (the client did not trust the certificate, or spoke plain
+    /// TCP to a TLS port).
+    pub tls_failed: u64,
 }
 
 #[derive(Default)]
@@ -77,6 +83,7 @@ struct Shared {
     changed: Condvar,
     down: watch::Sender<bool>,
     shared_key: Option<String>,
+    tls: Option<TlsAcceptor>,
 }
 
 impl Shared {
@@ -108,6 +115,7 @@ impl ForwardServer {
             changed: Condvar::new(),
             down: watch::Sender::new(opts.faults.down),
             shared_key: opts.shared_key,
+            tls: opts.tls.map(TlsAcceptor::from),
         });
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -235,9 +243,12 @@ fn violation(shared: &Shared, what: String) {
     shared.changed.notify_all();
 }
 
+trait Transport: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Transport for T {}
+
 /// Reads whole msgpack values from the connection.
 struct Reader {
-    stream: TcpStream,
+    stream: Box<dyn Transport>,
     buf: Vec<u8>,
 }
 
@@ -296,6 +307,17 @@ fn incomplete(e: &rmpv::decode::Error) -> bool {
 
 async fn connection(stream: TcpStream, shared: &Arc<Shared>) {
     let _ = stream.set_nodelay(true);
+    let stream: Box<dyn Transport> = match &shared.tls {
+        None => Box::new(stream),
+        Some(acceptor) => match acceptor.accept(stream).await {
+            Ok(s) => Box::new(s),
+            Err(_) => {
+                shared.lock().stats.tls_failed += 1;
+                shared.changed.notify_all();
+                return;
+            }
+        },
+    };
     let mut rd = Reader {
         stream,
         buf: Vec::new(),
@@ -344,7 +366,7 @@ async fn connection(stream: TcpStream, shared: &Arc<Shared>) {
                     &mut ack,
                     &Value::Map(vec![(Value::from("ack"), Value::from(chunk))]),
                 );
-                if rd.stream.write_all(&ack).await.is_err() {
+                if rd.stream.write_all(&ack).await.is_err() || rd.stream.flush().await.is_err() {
                     return;
                 }
                 shared.lock().stats.acks += 1;
@@ -366,7 +388,7 @@ async fn handshake(rd: &mut Reader, key: &str, shared: &Shared) -> bool {
     ]);
     let mut out = Vec::new();
     let _ = rmpv::encode::write_value(&mut out, &helo);
-    if rd.stream.write_all(&out).await.is_err() {
+    if rd.stream.write_all(&out).await.is_err() || rd.stream.flush().await.is_err() {
         return false;
     }
     let Some((_, ping)) = rd.next(shared).await else {
@@ -399,6 +421,7 @@ async fn handshake(rd: &mut Reader, key: &str, shared: &Shared) -> bool {
     let mut out = Vec::new();
     let _ = rmpv::encode::write_value(&mut out, &pong);
     let _ = rd.stream.write_all(&out).await;
+    let _ = rd.stream.flush().await;
     ok
 }
 

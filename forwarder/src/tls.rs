@@ -1,6 +1,8 @@
-//! TLS for https Elasticsearch endpoints: the rustls client configuration (ring provider),
-//! trusting the system roots plus an optional PEM CA bundle, with an optional client
-//! certificate, or, only when asked for explicitly, trusting any server certificate.
+//! TLS for the outputs (https Elasticsearch endpoints, a TLS forward server): the rustls client
+//! configuration (ring provider), trusting the system roots plus an optional PEM CA bundle, with
+//! an optional client certificate, or, only when asked for explicitly, trusting any server
+//! certificate. Errors name the setting the file came from, so each output passes its own
+//! setting names.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,16 +13,43 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
-/// What the TLS side of the Elasticsearch client is built from.
+/// The settings a [`TlsClient`] comes from, for error messages.
+#[derive(Debug, Clone, Copy)]
+pub struct TlsSettingNames {
+    pub ca_file: &'static str,
+    pub client_cert_file: &'static str,
+    pub client_key_file: &'static str,
+}
+
+impl TlsSettingNames {
+    pub const ES: TlsSettingNames = TlsSettingNames {
+        ca_file: "LOGSHIP_ES_CA_FILE",
+        client_cert_file: "LOGSHIP_ES_CLIENT_CERT_FILE",
+        client_key_file: "LOGSHIP_ES_CLIENT_KEY_FILE",
+    };
+    pub const FORWARD: TlsSettingNames = TlsSettingNames {
+        ca_file: "LOGSHIP_FORWARD_TLS_CA_FILE",
+        client_cert_file: "LOGSHIP_FORWARD_TLS_CLIENT_CERT_FILE",
+        client_key_file: "LOGSHIP_FORWARD_TLS_CLIENT_KEY_FILE",
+    };
+}
+
+impl Default for TlsSettingNames {
+    fn default() -> TlsSettingNames {
+        TlsSettingNames::ES
+    }
+}
+
+/// What the TLS side of an output's client is built from.
 #[derive(Debug, Clone, Default)]
-pub struct EsTls {
-    /// PEM CA certificates trusted in addition to the system roots (`LOGSHIP_ES_CA_FILE`).
+pub struct TlsClient {
+    /// PEM CA certificates trusted in addition to the system roots.
     pub ca_file: Option<PathBuf>,
-    /// Accept any server certificate (`LOGSHIP_ES_INSECURE_SKIP_VERIFY`).
+    /// Accept any server certificate.
     pub insecure_skip_verify: bool,
-    /// PEM client certificate chain and its key (`LOGSHIP_ES_CLIENT_CERT_FILE`,
-    /// `LOGSHIP_ES_CLIENT_KEY_FILE`).
+    /// PEM client certificate chain and its key.
     pub client_cert: Option<(PathBuf, PathBuf)>,
+    pub names: TlsSettingNames,
 }
 
 fn provider() -> Arc<CryptoProvider> {
@@ -42,7 +71,7 @@ fn read_certs(setting: &str, path: &Path) -> Result<Vec<CertificateDer<'static>>
     Ok(certs)
 }
 
-impl EsTls {
+impl TlsClient {
     /// The client configuration; an error names the setting and the file.
     pub fn client_config(&self) -> Result<ClientConfig, String> {
         let builder = ClientConfig::builder_with_provider(provider())
@@ -60,10 +89,11 @@ impl EsTls {
                 let _ = roots.add(cert);
             }
             if let Some(path) = &self.ca_file {
-                for cert in read_certs("LOGSHIP_ES_CA_FILE", path)? {
+                for cert in read_certs(self.names.ca_file, path)? {
                     roots.add(cert).map_err(|e| {
                         format!(
-                            "LOGSHIP_ES_CA_FILE: {}: bad CA certificate: {e}",
+                            "{}: {}: bad CA certificate: {e}",
+                            self.names.ca_file,
                             path.display()
                         )
                     })?;
@@ -74,22 +104,25 @@ impl EsTls {
         let config = match &self.client_cert {
             None => builder.with_no_client_auth(),
             Some((cert_path, key_path)) => {
-                let certs = read_certs("LOGSHIP_ES_CLIENT_CERT_FILE", cert_path)?;
+                let certs = read_certs(self.names.client_cert_file, cert_path)?;
                 let key_bytes = std::fs::read(key_path).map_err(|e| {
                     format!(
-                        "LOGSHIP_ES_CLIENT_KEY_FILE: cannot read {}: {e}",
+                        "{}: cannot read {}: {e}",
+                        self.names.client_key_file,
                         key_path.display()
                     )
                 })?;
                 let key = PrivateKeyDer::from_pem_slice(&key_bytes).map_err(|e| {
                     format!(
-                        "LOGSHIP_ES_CLIENT_KEY_FILE: {}: no PEM private key: {e}",
+                        "{}: {}: no PEM private key: {e}",
+                        self.names.client_key_file,
                         key_path.display()
                     )
                 })?;
                 builder.with_client_auth_cert(certs, key).map_err(|e| {
                     format!(
-                        "LOGSHIP_ES_CLIENT_CERT_FILE: {} with {}: {e}",
+                        "{}: {} with {}: {e}",
+                        self.names.client_cert_file,
                         cert_path.display(),
                         key_path.display()
                     )
@@ -100,7 +133,7 @@ impl EsTls {
     }
 }
 
-/// `LOGSHIP_ES_INSECURE_SKIP_VERIFY=true`: any certificate for any name; the handshake
+/// `…_INSECURE_SKIP_VERIFY=true`: any certificate for any name; the handshake
 /// signatures are still checked, so the connection is encrypted, just not authenticated.
 #[derive(Debug)]
 struct AcceptAnyServerCert(Arc<CryptoProvider>);
@@ -156,9 +189,9 @@ mod tests {
 
     #[test]
     fn missing_ca_file_names_the_setting_and_path() {
-        let tls = EsTls {
+        let tls = TlsClient {
             ca_file: Some(PathBuf::from("/nonexistent/ca.pem")),
-            ..EsTls::default()
+            ..TlsClient::default()
         };
         let err = tls.client_config().unwrap_err();
         assert!(
@@ -172,9 +205,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ca.pem");
         std::fs::write(&path, "not a certificate\n").unwrap();
-        let tls = EsTls {
+        let tls = TlsClient {
             ca_file: Some(path),
-            ..EsTls::default()
+            ..TlsClient::default()
         };
         let err = tls.client_config().unwrap_err();
         assert!(err.contains("no PEM certificate"), "{err}");
@@ -182,10 +215,10 @@ mod tests {
 
     #[test]
     fn defaults_and_insecure_build() {
-        EsTls::default().client_config().unwrap();
-        let insecure = EsTls {
+        TlsClient::default().client_config().unwrap();
+        let insecure = TlsClient {
             insecure_skip_verify: true,
-            ..EsTls::default()
+            ..TlsClient::default()
         };
         insecure.client_config().unwrap();
     }
