@@ -7,7 +7,6 @@
 mod common;
 
 use std::collections::HashMap;
-use std::process::Command;
 use std::time::Duration;
 
 use common::*;
@@ -32,23 +31,6 @@ fn env(node: &Node, es: &EsDouble, fwd: &ForwardServer) -> Vec<(&'static str, St
         ("LOGSHIP_FORWARD_TLS", "true".into()),
         ("LOGSHIP_FORWARD_SHARED_KEY", KEY.into()),
     ]
-}
-
-fn check_config(env: &[(&'static str, String)]) -> (i32, String) {
-    let out = Command::new(BIN)
-        .arg("check-config")
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .output()
-        .expect("check-config");
-    (
-        out.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
 }
 
 #[test]

@@ -342,3 +342,21 @@ pub fn http_get(addr: &str, path: &str) -> (u16, String) {
         .unwrap_or_default();
     (status, body)
 }
+
+/// `logship check-config` with exactly `env`: (exit code, stdout and stderr together).
+pub fn check_config(env: &[(&'static str, String)]) -> (i32, String) {
+    let out = Command::new(BIN)
+        .arg("check-config")
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .expect("check-config");
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
