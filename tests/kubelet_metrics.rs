@@ -243,9 +243,13 @@ struct Setup {
 }
 
 fn setup(summaries: Vec<Vec<u8>>) -> Setup {
+    setup_with_nodes(summaries, vec![fixtures::node()])
+}
+
+fn setup_with_nodes(summaries: Vec<Vec<u8>>, nodes: Vec<Value>) -> Setup {
     let h = Harness::new(KubeApiOptions {
         pods: fixtures::podlist_items(),
-        nodes: vec![fixtures::node()],
+        nodes,
         ..Default::default()
     });
     let pki = TestPki::generate(h.node.dir.path()).expect("test PKI (openssl)");
@@ -445,6 +449,47 @@ fn a_failing_kubelet_is_counted_and_retried_while_logs_flow() {
     );
     let (status, log) = agent.terminate();
     assert!(status.success(), "{log}");
+}
+
+#[test]
+fn without_the_node_object_documents_go_out_without_its_figures() {
+    let s = setup_with_nodes(vec![SUMMARY.as_bytes().to_vec()], Vec::new());
+    let agent = s.start("1s");
+    let first_sample = golden().len() / 2;
+    assert!(
+        eventually(LONG, || s.heapster_docs().len() >= first_sample),
+        "{}",
+        agent.stderr()
+    );
+    let err = || metric(&agent, "logship_kubelet_errors_total{kind=\"node_info\"}").unwrap_or(0);
+    // Tried again at every interval, logged once.
+    assert!(eventually(LONG, || err() >= 3), "{}", agent.stderr());
+    assert_eq!(
+        s.heapster_docs().len(),
+        first_sample,
+        "one sample, written once"
+    );
+    let node = s
+        .heapster_docs()
+        .into_iter()
+        .find(|d| d.index.starts_with("heapster-cpu-") && d.source["MetricsTags"]["type"] == "node")
+        .expect("the node's cpu document");
+    let metrics = node.source["Metrics"].as_object().unwrap();
+    assert_eq!(
+        metrics.keys().collect::<Vec<_>>(),
+        ["cpu/usage"],
+        "{}",
+        node.source
+    );
+    assert_eq!(node.source["MetricsTags"]["host_id"], fixtures::NODE);
+    assert!(node.source["MetricsTags"].get("labels").is_none());
+    let (status, log) = agent.terminate();
+    assert!(status.success(), "{log}");
+    assert_eq!(
+        log.matches("cannot read the Node object").count(),
+        1,
+        "{log}"
+    );
 }
 
 #[test]

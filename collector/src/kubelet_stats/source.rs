@@ -202,6 +202,8 @@ pub fn records(docs: Vec<MetricDocument>) -> Vec<Record> {
                     meta: None,
                 })
             });
+            // Always one object: the document is made here (a failure would be a bug, and the
+            // document is dropped rather than sent malformed).
             let merged = MergedObject::parse(d.json)?;
             Some(Record {
                 source: Arc::clone(source),
@@ -228,6 +230,8 @@ struct NodeState {
     next: Option<Instant>,
     /// The API cannot be reached at all (no service account): said once, not retried.
     off: bool,
+    /// The last read failed (logged once until a read works).
+    failing: bool,
 }
 
 impl NodeState {
@@ -238,6 +242,7 @@ impl NodeState {
             client: None,
             info: None,
             next: None,
+            failing: false,
         }
     }
 
@@ -263,15 +268,24 @@ impl NodeState {
         let nodes: kube::Api<Node> = kube::Api::all(client);
         match nodes.get(name).await {
             Ok(node) => {
+                if self.failing {
+                    tracing::warn!(
+                        node = name,
+                        "kubelet metrics: the Node object can be read again"
+                    );
+                }
+                self.failing = false;
                 self.info = Some(NodeInfo::from_node(&node));
                 self.next = Some(Instant::now() + NODE_REFRESH);
             }
             Err(e) => {
                 KubeletStats::add(&stats.node_info_errors, 1);
-                // Kept from the last read, if any: capacity rarely changes.
-                if self.info.is_none() || self.next.is_none() {
-                    tracing::warn!(node = name, error = %e, "kubelet metrics: cannot read the Node object; documents go out without its capacity and labels until it can be read");
+                // Said once per outage; tried again at every interval. What was read before
+                // is kept: capacity rarely changes.
+                if !self.failing {
+                    tracing::warn!(node = name, error = %e, "kubelet metrics: cannot read the Node object; documents go out without what it says (or with what it said last) until it can be read");
                 }
+                self.failing = true;
                 self.next = None;
             }
         }
