@@ -14,7 +14,8 @@
 #   python3-fluent-logger  a real fluent forward sender (fluent.sender), which tests/forward.rs
 #                          points at the forward input.
 #   openssl                the command line makes the throw-away CA and server certificate
-#                          that tests/es_tls.rs serves HTTPS with (testkit/src/tls.rs).
+#                          that tests/es_tls.rs and tests/kubelet_metrics.rs (the kubelet
+#                          double) serve HTTPS with (testkit/src/tls.rs).
 set -euo pipefail
 
 PACKAGES=(python3-elasticsearch python3-elasticsearch-curator python3-msgpack python3-fluent-logger openssl)

@@ -1,6 +1,6 @@
-//! Wiring: the settings become an input (the file source on its own thread), a memory-bounded
-//! pipe, and one output; signals stop the input, and the output drains what was read, within a
-//! grace period.
+//! Wiring: the settings become the inputs (the file source on its own thread, the forward input,
+//! the kubelet metrics source), a memory-bounded pipe, and the outputs; signals stop the inputs,
+//! and the outputs drain what was read, within a grace period.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -12,6 +12,7 @@ use crate::{http, metrics};
 use anyhow::{anyhow, Context};
 use logship_collector::forward_input::ForwardInputStats;
 use logship_collector::kube::{KubeSettings, KubeStats, MetaOptions, PodMetadata};
+use logship_collector::kubelet_stats::{KubeletStats, PodLabels};
 use logship_collector::{
     pipe, CheckpointStore, CollectorStats, DecodeOptions, FileSource, FileSourceConfig,
 };
@@ -105,6 +106,13 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
     };
     let input_stats = Arc::new(ForwardInputStats::default());
     let forward_input = crate::forward::start_input(&settings, &runtime, &tx, &input_stats);
+    let pod_metadata = start_pod_metadata(&settings, runtime.handle(), &kube_stats);
+    let kubelet_stats = Arc::new(KubeletStats::default());
+    let pod_labels = pod_metadata.as_ref().map(|p| PodLabels {
+        store: Arc::clone(&p.store),
+        stats: Arc::clone(&p.stats),
+    });
+    let kubelet = crate::kubelet::start(&settings, &runtime, &tx, pod_labels, &kubelet_stats)?;
 
     let memory = tx.memory_gauge();
     let output_name = match settings.output {
@@ -136,6 +144,9 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
                 .then(|| Arc::clone(&forward_extra)),
             forward_input: forward_input.is_some().then(|| Arc::clone(&input_stats)),
             kube: Arc::clone(&kube_stats),
+            kubelet: kubelet
+                .as_ref()
+                .map(|k| (Arc::clone(&kubelet_stats), k.memory.clone())),
         }),
         ready,
         alive: Arc::clone(&alive),
@@ -162,7 +173,7 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
         Arc::clone(&stop),
         checkpoints,
     );
-    if let Some(pods) = start_pod_metadata(&settings, runtime.handle(), &kube_stats) {
+    if let Some(pods) = pod_metadata {
         source = source.with_pod_metadata(pods);
     }
     let input = std::thread::Builder::new()
@@ -182,6 +193,9 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
         stop.store(true, Ordering::Relaxed);
         if let Some(input) = &forward_input {
             let _ = input.send(true);
+        }
+        if let Some(k) = &kubelet {
+            let _ = k.stop.send(true);
         }
         match tokio::time::timeout(GRACE, &mut output).await {
             Ok(done) => done.map_err(|e| anyhow!("output task failed: {e}"))?.map_err(|e| anyhow!(e)),

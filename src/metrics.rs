@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use logship_collector::kube::KubeStats;
+use logship_collector::kubelet_stats::KubeletStats;
 use logship_collector::{CollectorStats, MemoryGauge};
 use logship_forwarder::OutputStats;
 use prometheus_client::collector::Collector;
@@ -27,6 +28,8 @@ pub struct AgentMetrics {
     pub forward_input: Option<Arc<logship_collector::forward_input::ForwardInputStats>>,
     /// Pod metadata from the Kubernetes API (all zero when it is off).
     pub kube: Arc<KubeStats>,
+    /// The kubelet metrics source's counters and memory, when it runs.
+    pub kubelet: Option<(Arc<KubeletStats>, MemoryGauge)>,
 }
 
 pub fn registry(metrics: AgentMetrics) -> Registry {
@@ -72,12 +75,17 @@ impl Collector for AgentMetrics {
         let i = &self.input;
         let g = CollectorStats::get;
         let files: &Labels = &[("input", "files")];
+        let kubelet: &Labels = &[("input", "kubelet")];
+        let mut records = vec![(files, g(&i.records))];
+        if let Some((k, _)) = &self.kubelet {
+            records.push((kubelet, k.documents.iter().map(KubeletStats::get).sum()));
+        }
         counter(
             &mut enc,
             "input_records",
-            "Records produced by an input (split lines count once).",
+            "Records produced by an input (split lines count once; one per metrics document).",
             None,
-            &[(files, g(&i.records))],
+            &records,
         )?;
         counter(
             &mut enc,
@@ -172,19 +180,31 @@ impl Collector for AgentMetrics {
             Some(&Unit::Bytes),
             &[(files, g(&i.lag_bytes) as i64)],
         )?;
+        let mut buffers = vec![(files, &self.memory)];
+        if let Some((_, memory)) = &self.kubelet {
+            buffers.push((kubelet, memory));
+        }
+        let in_use: Vec<(&Labels, i64)> = buffers
+            .iter()
+            .map(|(l, m)| (*l, m.in_use() as i64))
+            .collect();
+        let limits: Vec<(&Labels, i64)> = buffers
+            .iter()
+            .map(|(l, m)| (*l, m.limit() as i64))
+            .collect();
         gauge(
             &mut enc,
             "buffer",
             "Memory held by records in flight.",
             Some(&Unit::Bytes),
-            &[(files, self.memory.in_use() as i64)],
+            &in_use,
         )?;
         gauge(
             &mut enc,
             "buffer_limit",
             "The bound on memory held by records in flight.",
             Some(&Unit::Bytes),
-            &[(files, self.memory.limit() as i64)],
+            &limits,
         )?;
         let current = g(&i.checkpoints_current_at_ms);
         if current > 0 {
@@ -266,6 +286,9 @@ impl Collector for AgentMetrics {
         )?;
 
         encode_kube(&self.kube, &mut enc)?;
+        if let Some((k, _)) = &self.kubelet {
+            crate::kubelet_metrics::encode(k, &mut enc)?;
+        }
         crate::forward_metrics::encode(
             self.forward.as_deref(),
             self.forward_input.as_deref(),

@@ -667,6 +667,14 @@ fn host_paths_are_mounted_where_the_agent_looks() {
         .find(|e| e["name"] == "NODE_NAME")
         .expect("NODE_NAME in env");
     assert_eq!(node["valueFrom"]["fieldRef"]["fieldPath"], "spec.nodeName");
+    // And the node's IP, where the kubelet metrics source finds the kubelet.
+    let ip = c["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["name"] == "NODE_IP")
+        .expect("NODE_IP in env");
+    assert_eq!(ip["valueFrom"]["fieldRef"]["fieldPath"], "status.hostIP");
 }
 
 #[test]
@@ -727,7 +735,7 @@ fn the_daemonset_runs_everywhere_safely_and_rolls_one_node_at_a_time() {
     }
 
     // The ServiceAccount exists where the DaemonSet runs, and is bound to a ClusterRole that
-    // can read pods and namespaces (the kubernetes metadata).
+    // can read what the agent reads.
     let sa = spec["serviceAccountName"]
         .as_str()
         .expect("serviceAccountName");
@@ -747,7 +755,15 @@ fn the_daemonset_runs_everywhere_safely_and_rolls_one_node_at_a_time() {
         })
         .filter_map(|m| m.doc["roleRef"]["name"].as_str())
         .collect();
-    for resource in ["pods", "namespaces"] {
+    // Pods and namespaces for the kubernetes metadata; the Node object and the kubelet's
+    // /stats/summary (authorized as `get nodes/stats`) for the kubelet metrics.
+    let wanted: [(&str, &[&str]); 4] = [
+        ("pods", &["get", "list", "watch"]),
+        ("namespaces", &["get", "list", "watch"]),
+        ("nodes", &["get"]),
+        ("nodes/stats", &["get"]),
+    ];
+    for (resource, verbs) in wanted {
         let granted = bound_roles.iter().any(|role| {
             find(&all, "ClusterRole", role).doc["rules"]
                 .as_array()
@@ -761,15 +777,13 @@ fn the_daemonset_runs_everywhere_safely_and_rolls_one_node_at_a_time() {
                             .flatten()
                             .any(|x| x == v || x == "*")
                     };
-                    has("resources", resource)
-                        && ["get", "list", "watch"]
-                            .iter()
-                            .all(|verb| has("verbs", verb))
+                    has("resources", resource) && verbs.iter().all(|verb| has("verbs", verb))
                 })
         });
         assert!(
             granted,
-            "ServiceAccount {sa} may not get/list/watch {resource}"
+            "ServiceAccount {sa} may not {} {resource}",
+            verbs.join("/")
         );
     }
 

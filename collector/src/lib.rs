@@ -2,8 +2,10 @@
 //! json-file and CRI lines, joins the pieces of split lines, merges whole-line JSON, names the
 //! pod a file belongs to (and, through [`kube`], what the Kubernetes API says of that pod), and
 //! hands [`Record`]s to the outputs through a memory-bounded [`pipe`]. The [`forward_input`]
-//! takes records over the fluent forward protocol into the same pipe. It knows nothing of Elasticsearch or any other destination: encoding records for a
-//! wire format is the forwarder's job.
+//! takes records over the fluent forward protocol into the same pipe, and [`kubelet_stats`] turns
+//! the kubelet's `/stats/summary` into heapster-shaped metrics documents. It knows nothing of
+//! Elasticsearch or any other destination: encoding records for a wire format is the
+//! forwarder's job.
 
 pub mod acks;
 pub mod assembler;
@@ -17,6 +19,7 @@ pub mod forward_input;
 pub mod json_merge;
 pub mod json_text;
 pub mod kube;
+pub mod kubelet_stats;
 pub mod line_decoder;
 pub mod pipe;
 pub mod pod_ref;
@@ -30,6 +33,6 @@ pub use file_source::{FileSource, FileSourceConfig};
 pub use json_text::JsonText;
 pub use line_decoder::DecodeOptions;
 pub use pipe::{pipe, BatchReceiver, BatchSender, Delivery, MemoryGauge, RecordBatch};
-pub use record::{Record, RecordKind, Source, Stream};
+pub use record::{MetricFamily, Record, RecordKind, Source, Stream};
 pub use stats::CollectorStats;
 pub use time::EventTime;

@@ -61,6 +61,48 @@ pub enum RecordKind {
     /// `merged` with every key as sent (`log`, `time` included); `log`, `stream` and
     /// `time_text` are empty, and its source has no pod.
     Event,
+    /// A heapster-shaped metrics document of one family (kubelet metrics source): the whole
+    /// document is `merged`, written as it is, to `heapster-<family>-YYYY.MM.DD`.
+    Metric(MetricFamily),
+}
+
+/// The heapster metric families logship writes, each to its own daily index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MetricFamily {
+    Cpu,
+    Memory,
+    Network,
+    Filesystem,
+}
+
+impl MetricFamily {
+    pub const ALL: [MetricFamily; 4] = [
+        MetricFamily::Cpu,
+        MetricFamily::Memory,
+        MetricFamily::Network,
+        MetricFamily::Filesystem,
+    ];
+
+    /// `cpu`, `memory`, …: the index's middle part, the metric names' prefix, heapster's
+    /// `_type`.
+    pub fn name(self) -> &'static str {
+        match self {
+            MetricFamily::Cpu => "cpu",
+            MetricFamily::Memory => "memory",
+            MetricFamily::Network => "network",
+            MetricFamily::Filesystem => "filesystem",
+        }
+    }
+
+    /// The document's time field, `strings.Title(family) + "MetricsTimestamp"` in heapster.
+    pub fn timestamp_key(self) -> &'static str {
+        match self {
+            MetricFamily::Cpu => "CpuMetricsTimestamp",
+            MetricFamily::Memory => "MemoryMetricsTimestamp",
+            MetricFamily::Network => "NetworkMetricsTimestamp",
+            MetricFamily::Filesystem => "FilesystemMetricsTimestamp",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -82,7 +124,8 @@ pub struct Record {
     pub merged: Option<Box<MergedObject>>,
     /// The line was longer than the maximum and was cut.
     pub truncated: bool,
-    /// A log line or a forward event (a byte: it costs the record no space).
+    /// A log line, a forward event or a metrics document (a byte: it costs the record no
+    /// space).
     pub kind: RecordKind,
 }
 

@@ -12,6 +12,7 @@ const CLUSTER: &str = "Cluster settings";
 const OPERATIONAL: &str = "Operational settings";
 const KUBERNETES: &str = "Kubernetes metadata";
 const FORWARD: &str = "Fluent forward protocol";
+const METRICS: &str = "Kubelet metrics (heapster-* indices)";
 
 /// The settings flags of `logship run` and `logship check-config` (flatten into a subcommand).
 #[derive(clap::Args, Debug, Clone, Default, PartialEq, Eq)]
@@ -182,6 +183,31 @@ pub struct SettingsArgs {
     /// Forward output: limit for connecting, each write and each ack, and the longest pause between reconnections, 100ms to 10m [env: LOGSHIP_FORWARD_TIMEOUT] [default: 30s]
     #[arg(long, value_name = "DURATION", help_heading = FORWARD)]
     pub forward_timeout: Option<String>,
+
+    /// Write node, pod and container metrics from the kubelet's /stats/summary to heapster-<family>-* (needs NODE_IP or LOGSHIP_KUBELET_URL) [env: LOGSHIP_KUBELET_METRICS] [default: true]
+    #[arg(long, value_name = "BOOL", help_heading = METRICS, num_args = 0..=1, default_missing_value = "true")]
+    pub kubelet_metrics: Option<String>,
+    /// How often the kubelet is read, 1s to 1h [env: LOGSHIP_METRICS_INTERVAL] [default: 60s]
+    #[arg(long, value_name = "DURATION", help_heading = METRICS)]
+    pub metrics_interval: Option<String>,
+    /// This node's IP (downward API status.hostIP); the kubelet is https://NODE_IP:10250 [env: NODE_IP]
+    #[arg(long, value_name = "IP", help_heading = METRICS)]
+    pub node_ip: Option<String>,
+    /// The kubelet's URL, instead of https://NODE_IP:10250 [env: LOGSHIP_KUBELET_URL]
+    #[arg(long, value_name = "URL", help_heading = METRICS)]
+    pub kubelet_url: Option<String>,
+    /// Bearer token for the kubelet, read before every request; an empty file sends none [env: LOGSHIP_KUBELET_TOKEN_FILE] [default: /var/run/secrets/kubernetes.io/serviceaccount/token]
+    #[arg(long, value_name = "FILE", help_heading = METRICS)]
+    pub kubelet_token_file: Option<String>,
+    /// PEM CA to verify the kubelet's certificate against (with LOGSHIP_KUBELET_INSECURE_SKIP_VERIFY=false) [env: LOGSHIP_KUBELET_CA_FILE]
+    #[arg(long, value_name = "FILE", help_heading = METRICS)]
+    pub kubelet_ca_file: Option<String>,
+    /// Accept any kubelet certificate (kubelets serve self-signed ones; heapster's insecure=true) [env: LOGSHIP_KUBELET_INSECURE_SKIP_VERIFY] [default: true]
+    #[arg(long, value_name = "BOOL", help_heading = METRICS, num_args = 0..=1, default_missing_value = "true")]
+    pub kubelet_insecure_skip_verify: Option<String>,
+    /// MetricsTags.cluster_name of every metrics document (heapster's cluster_name) [env: LOGSHIP_CLUSTER_NAME] [default: default]
+    #[arg(long, value_name = "NAME", help_heading = METRICS)]
+    pub cluster_name: Option<String>,
 }
 
 impl SettingsArgs {
@@ -241,6 +267,14 @@ impl SettingsArgs {
             Key::ForwardTlsInsecureSkipVerify => &self.forward_tls_insecure_skip_verify,
             Key::ForwardTlsClientCertFile => &self.forward_tls_client_cert_file,
             Key::ForwardTlsClientKeyFile => &self.forward_tls_client_key_file,
+            Key::KubeletMetrics => &self.kubelet_metrics,
+            Key::MetricsInterval => &self.metrics_interval,
+            Key::NodeIp => &self.node_ip,
+            Key::KubeletUrl => &self.kubelet_url,
+            Key::KubeletTokenFile => &self.kubelet_token_file,
+            Key::KubeletCaFile => &self.kubelet_ca_file,
+            Key::KubeletInsecureSkipVerify => &self.kubelet_insecure_skip_verify,
+            Key::ClusterName => &self.cluster_name,
         };
         value.as_deref()
     }

@@ -115,6 +115,22 @@ pub enum Key {
     ForwardSpoolLimit,
     /// `LOGSHIP_FORWARD_TIMEOUT`
     ForwardTimeout,
+    /// `LOGSHIP_KUBELET_METRICS`
+    KubeletMetrics,
+    /// `LOGSHIP_METRICS_INTERVAL`
+    MetricsInterval,
+    /// `NODE_IP`
+    NodeIp,
+    /// `LOGSHIP_KUBELET_URL`
+    KubeletUrl,
+    /// `LOGSHIP_KUBELET_TOKEN_FILE`
+    KubeletTokenFile,
+    /// `LOGSHIP_KUBELET_CA_FILE`
+    KubeletCaFile,
+    /// `LOGSHIP_KUBELET_INSECURE_SKIP_VERIFY`
+    KubeletInsecureSkipVerify,
+    /// `LOGSHIP_CLUSTER_NAME`
+    ClusterName,
 }
 
 /// The environment variable that names the config file (the `--config` flag wins over it).
@@ -122,7 +138,7 @@ pub const CONFIG_ENV: &str = "LOGSHIP_CONFIG";
 
 impl Key {
     /// Every setting, in the order they are documented.
-    pub const ALL: [Key; 53] = [
+    pub const ALL: [Key; 61] = [
         Key::LogNodeCount,
         Key::InClusterEs,
         Key::ElkServiceHosts,
@@ -176,6 +192,14 @@ impl Key {
         Key::ForwardTlsClientKeyFile,
         Key::ForwardSpoolLimit,
         Key::ForwardTimeout,
+        Key::KubeletMetrics,
+        Key::MetricsInterval,
+        Key::NodeIp,
+        Key::KubeletUrl,
+        Key::KubeletTokenFile,
+        Key::KubeletCaFile,
+        Key::KubeletInsecureSkipVerify,
+        Key::ClusterName,
     ];
 
     /// The environment variable name, e.g. `KEEP_LOG_DAYS`.
@@ -447,6 +471,44 @@ impl Key {
                 "forward_timeout",
                 "--forward-timeout",
                 "30s",
+            ),
+            Key::KubeletMetrics => (
+                "LOGSHIP_KUBELET_METRICS",
+                "kubelet_metrics",
+                "--kubelet-metrics",
+                "true",
+            ),
+            Key::MetricsInterval => (
+                "LOGSHIP_METRICS_INTERVAL",
+                "metrics_interval",
+                "--metrics-interval",
+                "60s",
+            ),
+            Key::NodeIp => ("NODE_IP", "node_ip", "--node-ip", ""),
+            Key::KubeletUrl => ("LOGSHIP_KUBELET_URL", "kubelet_url", "--kubelet-url", ""),
+            Key::KubeletTokenFile => (
+                "LOGSHIP_KUBELET_TOKEN_FILE",
+                "kubelet_token_file",
+                "--kubelet-token-file",
+                "/var/run/secrets/kubernetes.io/serviceaccount/token",
+            ),
+            Key::KubeletCaFile => (
+                "LOGSHIP_KUBELET_CA_FILE",
+                "kubelet_ca_file",
+                "--kubelet-ca-file",
+                "",
+            ),
+            Key::KubeletInsecureSkipVerify => (
+                "LOGSHIP_KUBELET_INSECURE_SKIP_VERIFY",
+                "kubelet_insecure_skip_verify",
+                "--kubelet-insecure-skip-verify",
+                "true",
+            ),
+            Key::ClusterName => (
+                "LOGSHIP_CLUSTER_NAME",
+                "cluster_name",
+                "--cluster-name",
+                "default",
             ),
         }
     }

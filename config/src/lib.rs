@@ -70,3 +70,6 @@ pub fn load_from_process_env(args: &SettingsArgs) -> Result<Settings, ConfigErro
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod kubelet_tests;

@@ -164,6 +164,7 @@ impl Settings {
             None => writeln!(out, "node: unknown (NODE_NAME not set)")?,
         }
         self.write_kube_metadata(out)?;
+        self.write_kubelet_metrics(out)?;
         self.write_sources(out)
     }
 
@@ -239,6 +240,38 @@ impl Settings {
             yes_no(self.kube_labels),
             yes_no(self.kube_annotations),
             format_duration(self.kube_delete_delay)
+        )
+    }
+
+    fn write_kubelet_metrics(&self, out: &mut String) -> std::fmt::Result {
+        let Some(url) = self.kubelet_metrics_url() else {
+            let why = if self.kubelet_metrics {
+                "neither NODE_IP nor LOGSHIP_KUBELET_URL set"
+            } else {
+                "LOGSHIP_KUBELET_METRICS=false"
+            };
+            return writeln!(out, "kubelet metrics: off ({why})");
+        };
+        writeln!(
+            out,
+            "kubelet metrics: {url}/stats/summary every {} to heapster-{{cpu,memory,network,filesystem}}-YYYY.MM.DD, cluster_name {}",
+            format_duration(self.metrics_interval),
+            self.cluster_name
+        )?;
+        let tls = match (&self.kubelet_ca_file, self.kubelet_insecure_skip_verify) {
+            (Some(ca), _) => format!("certificate verified against {}", ca.display()),
+            (None, true) => {
+                "certificate not verified (kubelets serve self-signed ones)".to_string()
+            }
+            (None, false) => format!(
+                "certificate verified against the service account's CA {}",
+                crate::settings::SERVICE_ACCOUNT_CA
+            ),
+        };
+        writeln!(
+            out,
+            "  token from {}; {tls}",
+            self.kubelet_token_file.display()
         )
     }
 

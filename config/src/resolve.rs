@@ -115,6 +115,26 @@ fn parse_glob(text: &str) -> Result<String, ValueError> {
     }
 }
 
+/// An `http://` or `https://` URL with a host and no query, without its trailing slash.
+fn parse_http_url(text: &str) -> Result<String, ValueError> {
+    let expected = "expected an http:// or https:// URL such as https://10.0.0.5:10250";
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+        .ok_or_else(|| ValueError::new(format!("{text:?} is not a URL: {expected}")))?;
+    let host = rest.split('/').next().unwrap_or("");
+    let bad = host.is_empty()
+        || host.contains('@')
+        || text.contains(['?', '#'])
+        || text.chars().any(|c| c.is_whitespace() || c.is_control());
+    if bad {
+        return Err(ValueError::new(format!(
+            "{text:?} is not a usable URL: {expected} (no user, query or spaces)"
+        )));
+    }
+    Ok(text.trim_end_matches('/').to_string())
+}
+
 fn parse_socket_addr(text: &str) -> Result<SocketAddr, ValueError> {
     text.parse().map_err(|_| {
         ValueError::new(format!(
@@ -339,6 +359,34 @@ pub(crate) fn resolve(
         parse_duration_in(t, ms(100), ms(600_000))
     });
 
+    let kubelet_metrics = r.one(Key::KubeletMetrics, parse_bool);
+    let metrics_interval = r.one(Key::MetricsInterval, |t| {
+        parse_duration_in(t, ms(1000), ms(3_600_000))
+    });
+    let node_ip = r.one(Key::NodeIp, |t| {
+        t.parse::<std::net::IpAddr>().map_err(|_| {
+            ValueError::new(format!(
+                "{t:?} is not an IP address: expected this node's IP, e.g. 10.0.0.5 (the downward API's status.hostIP)"
+            ))
+        })
+    });
+    let kubelet_url = r.one(Key::KubeletUrl, parse_http_url);
+    let kubelet_token_file = r.one(Key::KubeletTokenFile, |t| Ok(PathBuf::from(t)));
+    let kubelet_ca_file = r.one(Key::KubeletCaFile, |t| Ok(PathBuf::from(t)));
+    let kubelet_insecure = r.one(Key::KubeletInsecureSkipVerify, parse_bool);
+    if kubelet_ca_file.is_some() && kubelet_insecure == Some(true) {
+        let origin = r.sources.origin(Key::KubeletInsecureSkipVerify).clone();
+        r.fail(
+            Key::KubeletInsecureSkipVerify,
+            origin,
+            None,
+            ValueError::new(
+                "\"true\" with LOGSHIP_KUBELET_CA_FILE set: expected false, to verify the kubelet's certificate against that CA",
+            ),
+        );
+    }
+    let cluster_name = r.one(Key::ClusterName, |t| Ok(t.to_string()));
+
     let max_line_bytes = max_line_bytes.unwrap_or(ByteSize::mib(1));
     let mem_buf_limit = mem_buf_limit.unwrap_or(ByteSize::mib(32));
     check_line_fits(&mut r, max_line_bytes, mem_buf_limit);
@@ -427,6 +475,17 @@ pub(crate) fn resolve(
         forward_tls_client_key_file,
         forward_spool_limit: forward_spool_limit.unwrap_or(ByteSize::mib(256)),
         forward_timeout: forward_timeout.unwrap_or(ms(30_000)),
+        kubelet_metrics: kubelet_metrics.unwrap_or(true),
+        metrics_interval: metrics_interval.unwrap_or(ms(60_000)),
+        node_ip,
+        kubelet_url,
+        kubelet_token_file: kubelet_token_file.unwrap_or_else(|| {
+            PathBuf::from("/var/run/secrets/kubernetes.io/serviceaccount/token")
+        }),
+        // A CA file means verification, unless said otherwise (which is refused above).
+        kubelet_insecure_skip_verify: kubelet_insecure.unwrap_or(kubelet_ca_file.is_none()),
+        kubelet_ca_file,
+        cluster_name: cluster_name.unwrap_or_else(|| "default".to_string()),
         config_file,
         sources: r.sources,
     })

@@ -1,7 +1,7 @@
 //! The resolved, typed settings the agent runs with.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -116,6 +116,23 @@ pub struct Settings {
     pub forward_spool_limit: ByteSize,
     /// `LOGSHIP_FORWARD_TIMEOUT`, 100ms to 10m.
     pub forward_timeout: Duration,
+    /// `LOGSHIP_KUBELET_METRICS`: the kubelet metrics source (used only with a kubelet to
+    /// read, see [`Settings::kubelet_metrics_url`]).
+    pub kubelet_metrics: bool,
+    /// `LOGSHIP_METRICS_INTERVAL`, 1s to 1h.
+    pub metrics_interval: Duration,
+    /// `NODE_IP`.
+    pub node_ip: Option<IpAddr>,
+    /// `LOGSHIP_KUBELET_URL`: an http(s):// URL without a trailing slash.
+    pub kubelet_url: Option<String>,
+    /// `LOGSHIP_KUBELET_TOKEN_FILE`.
+    pub kubelet_token_file: PathBuf,
+    /// `LOGSHIP_KUBELET_CA_FILE`.
+    pub kubelet_ca_file: Option<PathBuf>,
+    /// `LOGSHIP_KUBELET_INSECURE_SKIP_VERIFY`: never true together with a CA file.
+    pub kubelet_insecure_skip_verify: bool,
+    /// `LOGSHIP_CLUSTER_NAME`.
+    pub cluster_name: String,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
     /// Where each setting's value came from.
@@ -137,6 +154,36 @@ impl Settings {
     /// server that the per-node watch exists to avoid.
     pub fn kube_metadata_active(&self) -> Option<&str> {
         self.node_name.as_deref().filter(|_| self.kube_metadata)
+    }
+}
+
+/// The cluster CA mounted with the service account token: what the kubelet's certificate is
+/// verified against when verification is on and no `LOGSHIP_KUBELET_CA_FILE` is set.
+pub const SERVICE_ACCOUNT_CA: &str = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
+
+impl Settings {
+    /// The CA file the kubelet's certificate is verified against; `None`: not verified.
+    pub fn kubelet_ca(&self) -> Option<PathBuf> {
+        match (&self.kubelet_ca_file, self.kubelet_insecure_skip_verify) {
+            (Some(ca), _) => Some(ca.clone()),
+            (None, true) => None,
+            (None, false) => Some(PathBuf::from(SERVICE_ACCOUNT_CA)),
+        }
+    }
+
+    /// The kubelet to read metrics from, when the metrics source is on: `LOGSHIP_KUBELET_URL`,
+    /// else `https://NODE_IP:10250`. `None` when neither is set (a run outside a cluster).
+    pub fn kubelet_metrics_url(&self) -> Option<String> {
+        if !self.kubelet_metrics {
+            return None;
+        }
+        if let Some(url) = &self.kubelet_url {
+            return Some(url.clone());
+        }
+        self.node_ip.map(|ip| match ip {
+            IpAddr::V4(v4) => format!("https://{v4}:10250"),
+            IpAddr::V6(v6) => format!("https://[{v6}]:10250"),
+        })
     }
 }
 

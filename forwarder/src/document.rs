@@ -70,6 +70,17 @@ impl DocumentEncoder {
 
     /// Appends the document (one line of JSON, no newline) to `out`.
     pub fn encode(&mut self, r: &Record, out: &mut Vec<u8>) {
+        if let RecordKind::Metric(_) = r.kind {
+            // heapster's document, as it is: no `@timestamp`, tag or `kubernetes`.
+            let start = out.len();
+            self.encode_fields(r, out);
+            match out.get_mut(start) {
+                Some(first) => *first = b'{',
+                None => out.push(b'{'),
+            }
+            out.push(b'}');
+            return;
+        }
         out.extend_from_slice(b"{\"@timestamp\":\"");
         r.time.write_timestamp_millis(out);
         let fragments = self.fragments(&r.source);
@@ -85,6 +96,16 @@ impl DocumentEncoder {
     /// `flb-log-tag` and `kubernetes`. The forward output transcodes these to msgpack, so both
     /// outputs write the same fields. An event (forward input) has the sender's fields only.
     pub fn encode_fields(&mut self, r: &Record, out: &mut Vec<u8>) {
+        if let RecordKind::Metric(_) = r.kind {
+            // Made by the metrics source with heapster's keys (no dots): written verbatim.
+            for (key, value) in r.merged.iter().flat_map(|m| m.fields()) {
+                out.extend_from_slice(b",\"");
+                out.extend_from_slice(key.as_bytes());
+                out.extend_from_slice(b"\":");
+                out.extend_from_slice(value.as_bytes());
+            }
+            return;
+        }
         if r.kind == RecordKind::Event {
             if let Some(merged) = &r.merged {
                 self.push_merged(merged.fields(), merged.len(), &EVENT_RESERVED, out);
@@ -387,6 +408,18 @@ mod tests {
                 r#""log":"own","a_b":1,"time":5}"#
             )
         );
+    }
+
+    #[test]
+    fn a_metric_is_heapsters_document_as_it_is() {
+        let doc = r#"{"CpuMetricsTimestamp":"2026-06-26T10:14:35Z","Metrics":{"cpu/usage":{"value":5}},"MetricsTags":{"labels":"a.b:c","type":"node"}}"#;
+        let mut r = record("", Some(doc));
+        r.kind = RecordKind::Metric(logship_collector::MetricFamily::Cpu);
+        r.source = source(false);
+        assert_eq!(encode(&r, true), doc);
+        let mut fields = Vec::new();
+        DocumentEncoder::new(DocumentOptions { replace_dots: true }).encode_fields(&r, &mut fields);
+        assert_eq!(fields, format!(",{}", &doc[1..doc.len() - 1]).into_bytes());
     }
 
     #[test]

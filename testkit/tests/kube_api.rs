@@ -475,3 +475,19 @@ fn down_refuses_connections_and_comes_back_on_the_same_port() {
     api.set_down(false).unwrap();
     assert_eq!(get_json(api.addr(), "/api/v1").0, 200);
 }
+
+#[test]
+fn kubectl_reads_a_node_back_and_an_unknown_one_is_not_found() {
+    let api = KubeApi::start(KubeApiOptions {
+        nodes: vec![fixtures::node()],
+        bookmark_every: None,
+        ..Default::default()
+    })
+    .unwrap();
+    let node = kubectl(&api, &["get", "node", fixtures::NODE, "-o", "json"]);
+    assert_same(&node, &fixtures::node(), "");
+    let (status, body) = get_json(api.addr(), "/api/v1/nodes/elsewhere");
+    assert_eq!(status, 404);
+    assert_eq!(body["reason"], "NotFound");
+    assert_eq!(body["message"], "nodes \"elsewhere\" not found");
+}

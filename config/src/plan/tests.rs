@@ -46,6 +46,7 @@ own log: warn (KUBE_LOG_LEVEL=0)
 node: worker-1
 kubernetes metadata: pods of node worker-1, from the API (in-cluster service account)
   unknown pods waited for: 2s; labels: yes; annotations: yes; deleted pods kept: 1m
+kubelet metrics: off (neither NODE_IP nor LOGSHIP_KUBELET_URL set)
 set by env: ES_SERVER, FLUENT_FORWARD_SERVER, NODE_NAME
 set by file {path}: keep_log_days
 set by flags: --retry-limit

@@ -7,7 +7,7 @@ use std::ops::Range;
 use bytes::Bytes;
 
 use logship_collector::time::date_of_day;
-use logship_collector::{Delivery, Record};
+use logship_collector::{Delivery, Record, RecordKind};
 
 use crate::document::DocumentEncoder;
 
@@ -93,10 +93,14 @@ impl BulkBody {
 }
 
 /// Writes the action line and document of each record: index `logstash-YYYY.MM.DD` of the event
-/// time in UTC, the mapping type the server's version needs, and the record's deterministic id.
+/// time in UTC (`heapster-<family>-YYYY.MM.DD` for metrics), the mapping type the server's
+/// version needs, and the record's deterministic id.
 pub struct BulkEncoder {
     pub documents: DocumentEncoder,
     pub mapping_type: Option<&'static str>,
+    /// Metrics documents get their family as `_type` (heapster's, on ES 5 and older, where an
+    /// index may hold several types); otherwise `mapping_type`.
+    pub family_types: bool,
     pub index_prefix: String,
     pub doc_ids: bool,
     day_cache: Option<(i64, String)>,
@@ -111,6 +115,7 @@ impl BulkEncoder {
         BulkEncoder {
             documents,
             mapping_type,
+            family_types: false,
             index_prefix: "logstash-".to_owned(),
             doc_ids,
             day_cache: None,
@@ -122,15 +127,26 @@ impl BulkEncoder {
         let out = &mut req.body;
         out.extend_from_slice(b"{\"index\":{\"_index\":\"");
         let day = r.time.day();
-        if !matches!(&self.day_cache, Some((d, _)) if *d == day) {
+        let mut mapping_type = self.mapping_type;
+        if let RecordKind::Metric(family) = r.kind {
+            // Few per minute: no cache.
             let (y, m, d) = date_of_day(day);
-            self.day_cache = Some((day, format!("{}{y:04}.{m:02}.{d:02}", self.index_prefix)));
-        }
-        if let Some((_, name)) = &self.day_cache {
+            let name = format!("heapster-{}-{y:04}.{m:02}.{d:02}", family.name());
             out.extend_from_slice(name.as_bytes());
+            if self.family_types && mapping_type.is_some() {
+                mapping_type = Some(family.name());
+            }
+        } else {
+            if !matches!(&self.day_cache, Some((d, _)) if *d == day) {
+                let (y, m, d) = date_of_day(day);
+                self.day_cache = Some((day, format!("{}{y:04}.{m:02}.{d:02}", self.index_prefix)));
+            }
+            if let Some((_, name)) = &self.day_cache {
+                out.extend_from_slice(name.as_bytes());
+            }
         }
         out.push(b'"');
-        if let Some(t) = self.mapping_type {
+        if let Some(t) = mapping_type {
             out.extend_from_slice(b",\"_type\":\"");
             out.extend_from_slice(t.as_bytes());
             out.push(b'"');
@@ -151,4 +167,64 @@ impl BulkEncoder {
 /// batch sent again after a timeout or a crash overwrites itself instead of duplicating.
 pub fn document_id(r: &Record) -> String {
     format!("{:016x}-{:x}", r.source.id, r.start_offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::DocumentOptions;
+    use logship_collector::json_merge::MergedObject;
+    use logship_collector::{EventTime, JsonText, MetricFamily, Source};
+    use std::sync::Arc;
+
+    fn metric(family: MetricFamily) -> Record {
+        let doc = r#"{"Metrics":{"network/rx":{"value":1}},"MetricsTags":{"type":"pod"},"NetworkMetricsTimestamp":"2026-06-26T23:59:59Z"}"#;
+        Record {
+            source: Arc::new(Source {
+                id: 0xabc,
+                path: Default::default(),
+                tag: "heapster.network".into(),
+                pod: None,
+                meta: None,
+            }),
+            start_offset: 0x77,
+            end_offset: 0x77,
+            time: EventTime::parse_rfc3339("2026-06-26T23:59:59Z").unwrap(),
+            time_text: Box::default(),
+            stream: None,
+            log: JsonText::default(),
+            merged: MergedObject::parse(doc.to_owned()).map(Box::new),
+            truncated: false,
+            kind: RecordKind::Metric(family),
+        }
+    }
+
+    fn action(enc: &mut BulkEncoder, r: &Record) -> String {
+        let mut req = BulkRequest::new(1024);
+        enc.push(r, &mut req);
+        let body = String::from_utf8(req.body).unwrap();
+        body.lines().next().unwrap().to_owned()
+    }
+
+    #[test]
+    fn metrics_go_to_their_family_index_with_heapsters_type_on_es5() {
+        let docs = || DocumentEncoder::new(DocumentOptions { replace_dots: true });
+        let r = metric(MetricFamily::Network);
+        let mut es7 = BulkEncoder::new(docs(), None, true);
+        assert_eq!(
+            action(&mut es7, &r),
+            r#"{"index":{"_index":"heapster-network-2026.06.26","_id":"0000000000000abc-77"}}"#
+        );
+        let mut es5 = BulkEncoder::new(docs(), Some("log"), true);
+        es5.family_types = true;
+        assert_eq!(
+            action(&mut es5, &r),
+            r#"{"index":{"_index":"heapster-network-2026.06.26","_type":"network","_id":"0000000000000abc-77"}}"#
+        );
+        let mut es6 = BulkEncoder::new(docs(), Some("_doc"), false);
+        assert_eq!(
+            action(&mut es6, &r),
+            r#"{"index":{"_index":"heapster-network-2026.06.26","_type":"_doc"}}"#
+        );
+    }
 }

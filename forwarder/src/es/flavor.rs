@@ -41,6 +41,12 @@ impl EsFlavor {
         })
     }
 
+    /// Whether an index may hold several mapping types (ES 5 and older): heapster's metrics
+    /// documents then carry their family as `_type`, as heapster wrote them.
+    pub fn types_per_family(&self) -> bool {
+        !self.opensearch && self.major <= 5
+    }
+
     /// The `_type` to put in action lines, if any.
     pub fn mapping_type(&self) -> Option<&'static str> {
         if self.opensearch {
@@ -63,6 +69,8 @@ mod tests {
         let f = |body: &str| EsFlavor::from_root(body.as_bytes()).unwrap();
         let es5 = f(r#"{"version":{"number":"5.6.16"}}"#);
         assert_eq!((es5.major, es5.mapping_type()), (5, Some("log")));
+        assert!(es5.types_per_family());
+        assert!(!f(r#"{"version":{"number":"6.8.23"}}"#).types_per_family());
         assert_eq!(
             f(r#"{"version":{"number":"6.8.23"}}"#).mapping_type(),
             Some("_doc")

@@ -89,6 +89,7 @@ pub async fn run_elasticsearch(
         flavor.mapping_type(),
         shared.cfg.doc_ids,
     );
+    encoder.family_types = flavor.types_per_family();
     let concurrency = shared.cfg.concurrency.max(1);
     let slots = Arc::new(Semaphore::new(concurrency));
     let batch_bytes = shared.cfg.batch_bytes;

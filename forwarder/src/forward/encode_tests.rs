@@ -180,3 +180,33 @@ fn an_event_without_fields_is_an_empty_map() {
     assert_eq!(chunk.frames[0].entries.len(), 1 + 10 + 1);
     assert_eq!(*chunk.frames[0].entries.last().unwrap(), 0x80);
 }
+
+#[test]
+fn a_metric_is_heapsters_document_under_its_family_tag() {
+    let src = source("heapster.memory", false);
+    let doc = r#"{"Metrics":{"memory/usage":{"value":5},"memory/page_faults_rate":{"value":0.5}},"MemoryMetricsTimestamp":"2026-06-26T10:14:35Z","MetricsTags":{"type":"node"}}"#;
+    let mut r = record(&src, "", None);
+    r.merged = MergedObject::parse(doc.to_owned()).map(Box::new);
+    r.kind = RecordKind::Metric(logship_collector::MetricFamily::Memory);
+    r.stream = None;
+    r.time_text = "".into();
+    let chunk = ForwardEncoder::new().encode(&[r]);
+    let mut wire = Vec::new();
+    message(&chunk.frames[0], None, Compress::None, &mut wire);
+    let (tag, entries, _) = decode_message(&wire);
+    assert_eq!(tag, "heapster.memory");
+    let rec = &entries[0].as_array().unwrap()[1];
+    let keys: Vec<_> = rec
+        .as_map()
+        .unwrap()
+        .iter()
+        .map(|(k, _)| k.as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["Metrics", "MemoryMetricsTimestamp", "MetricsTags"]);
+    let metrics = get(rec, "Metrics");
+    assert_eq!(get(get(metrics, "memory/usage"), "value").as_u64(), Some(5));
+    assert_eq!(
+        get(get(metrics, "memory/page_faults_rate"), "value").as_f64(),
+        Some(0.5)
+    );
+}

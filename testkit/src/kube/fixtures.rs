@@ -15,6 +15,8 @@ pub const WATCH_ERROR_410_EXPIRED: &str =
 /// The same failure as older API servers sent it (reason `Gone`).
 pub const WATCH_ERROR_410_GONE_LEGACY: &str =
     include_str!("../../fixtures/k8s/watch-error-410-gone-legacy.jsonl");
+/// The Node `datagen-1-35` (capacity and allocatable: 14 CPUs, 8024304Ki of memory).
+pub const NODE_OBJECT: &str = include_str!("../../fixtures/k8s/node.json");
 /// A recorded watch stream: ADDED, MODIFIED, BOOKMARK, DELETED, initial-events-end BOOKMARK,
 /// ERROR 410.
 pub const WATCH_EVENTS: &str = include_str!("../../fixtures/k8s/watch-events.jsonl");
@@ -33,6 +35,10 @@ fn parse(text: &str, what: &str) -> Value {
 
 pub fn pod() -> Value {
     parse(POD, "pod.json")
+}
+
+pub fn node() -> Value {
+    parse(NODE_OBJECT, "node.json")
 }
 
 pub fn pod_docker() -> Value {

@@ -47,6 +47,8 @@ pub struct KubeApiOptions {
     pub bookmark_every: Option<Duration>,
     /// Pods held from the start (added in order, each with its own resourceVersion).
     pub pods: Vec<Value>,
+    /// Nodes served at `GET /api/v1/nodes/<name>` (read-only: no list or watch).
+    pub nodes: Vec<Value>,
 }
 
 impl Default for KubeApiOptions {
@@ -58,6 +60,7 @@ impl Default for KubeApiOptions {
             initial_resource_version: 1000,
             bookmark_every: Some(Duration::from_secs(1)),
             pods: Vec::new(),
+            nodes: Vec::new(),
         }
     }
 }
@@ -68,6 +71,8 @@ pub(crate) struct Shared {
     listening: Mutex<bool>,
     listening_changed: Condvar,
     pub bookmark_every: Option<Duration>,
+    /// By name.
+    pub nodes: std::collections::BTreeMap<String, Value>,
 }
 
 impl Shared {
@@ -130,6 +135,11 @@ impl KubeApi {
             listening: Mutex::new(listener.is_some()),
             listening_changed: Condvar::new(),
             bookmark_every: opts.bookmark_every,
+            nodes: opts
+                .nodes
+                .into_iter()
+                .filter_map(|n| Some((n["metadata"]["name"].as_str()?.to_owned(), n)))
+                .collect(),
         });
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

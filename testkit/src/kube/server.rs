@@ -195,6 +195,10 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
         ["api", "v1", "pods"] => pods(&shared, None, &param),
         ["api", "v1", "namespaces", ns, "pods"] => pods(&shared, Some(ns), &param),
         ["api", "v1", "namespaces", ns, "pods", name] => get_pod(&shared, ns, name),
+        ["api", "v1", "nodes", name] => match shared.nodes.get(*name) {
+            Some(node) => reply(200, node.to_string()),
+            None => reply(404, status::node_not_found(name)),
+        },
         _ => reply(404, status::not_found_path()),
     };
     Ok(resp)

@@ -34,6 +34,15 @@ pub fn pod_not_found(name: &str) -> String {
     )
 }
 
+pub fn node_not_found(name: &str) -> String {
+    failure(
+        404,
+        "NotFound",
+        &format!("nodes \"{name}\" not found"),
+        &format!(r#"{{"name":{},"kind":"nodes"}}"#, json_string(name)),
+    )
+}
+
 /// RBAC's answer to the agent's service account without the ClusterRole.
 pub fn forbidden(verb: &str, namespace: Option<&str>, name: Option<&str>) -> String {
     let scope = match namespace {

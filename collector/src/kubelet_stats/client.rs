@@ -1,0 +1,321 @@
+//! The kubelet's `/stats/summary` over HTTPS, with the service account's bearer token, as
+//! heapster read it. The token file is read before every request: projected service account
+//! tokens are rotated by the kubelet, and a long-running agent must follow.
+//!
+//! TLS: kubelet serving certificates are self-signed on most clusters (the kubelet makes its
+//! own unless serving-certificate bootstrap is on), so by default the certificate is not
+//! verified, as heapster's `insecure=true` and most Prometheus kubelet jobs do; the request goes
+//! to this node's own IP, which does not leave the host. With a CA file the certificate is
+//! verified against that CA only.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper::header::{HeaderValue, ACCEPT, AUTHORIZATION};
+use hyper::Request;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+
+use super::summary::Summary;
+
+/// The largest summary read: a node with hundreds of pods answers a few MiB.
+const MAX_BODY: usize = 64 << 20;
+
+/// Why a scrape failed, by the kinds the agent counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScrapeError {
+    /// The token file could not be read.
+    Token(String),
+    /// No answer: connection refused, TLS failure, timeout.
+    Unreachable(String),
+    /// An answer other than 200 (401 without a valid token, 403 without `nodes/stats`).
+    Status(u16, String),
+    /// A 200 whose body is not a summary.
+    BadSummary(String),
+}
+
+impl ScrapeError {
+    /// The `kind` label of the error counter.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ScrapeError::Token(_) => "token",
+            ScrapeError::Unreachable(_) => "unreachable",
+            ScrapeError::Status(..) => "http_status",
+            ScrapeError::BadSummary(_) => "bad_summary",
+        }
+    }
+}
+
+impl std::fmt::Display for ScrapeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ScrapeError::Token(why) | ScrapeError::Unreachable(why) => f.write_str(why),
+            ScrapeError::Status(code, body) => write!(f, "HTTP {code}: {body}"),
+            ScrapeError::BadSummary(why) => f.write_str(why),
+        }
+    }
+}
+
+/// How the kubelet's certificate is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KubeletTls {
+    /// Any certificate (self-signed kubelet certificates); still encrypted.
+    InsecureSkipVerify,
+    /// Only certificates issued by the CAs in this PEM file (`LOGSHIP_KUBELET_CA_FILE`).
+    CaFile(PathBuf),
+}
+
+impl KubeletTls {
+    /// The rustls configuration; an error names the setting and the file.
+    pub fn client_config(&self) -> Result<ClientConfig, String> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS: {e}"))?;
+        let builder = match self {
+            KubeletTls::InsecureSkipVerify => builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert(provider))),
+            KubeletTls::CaFile(path) => builder.with_root_certificates(read_ca(path)?),
+        };
+        Ok(builder.with_no_client_auth())
+    }
+}
+
+fn read_ca(path: &Path) -> Result<RootCertStore, String> {
+    let setting = "LOGSHIP_KUBELET_CA_FILE";
+    let bytes = std::fs::read(path)
+        .map_err(|e| format!("{setting}: cannot read {}: {e}", path.display()))?;
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&bytes) {
+        let cert =
+            cert.map_err(|e| format!("{setting}: {}: not PEM certificates: {e}", path.display()))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("{setting}: {}: bad CA certificate: {e}", path.display()))?;
+    }
+    if roots.is_empty() {
+        return Err(format!(
+            "{setting}: {}: no PEM certificate in the file",
+            path.display()
+        ));
+    }
+    Ok(roots)
+}
+
+pub struct KubeletClient {
+    http: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
+    summary_url: String,
+    token_file: Option<PathBuf>,
+    timeout: Duration,
+}
+
+impl KubeletClient {
+    /// `base_url`: `https://<node IP>:10250` (an http:// URL works too, for a kubelet's
+    /// read-only port).
+    pub fn new(
+        base_url: &str,
+        token_file: Option<PathBuf>,
+        tls: ClientConfig,
+        timeout: Duration,
+    ) -> KubeletClient {
+        let mut tls = tls;
+        // The connector sets the ALPN protocols itself (http/1.1) and refuses preset ones.
+        tls.alpn_protocols.clear();
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(timeout));
+        connector.enforce_http(false);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(connector);
+        KubeletClient {
+            http: Client::builder(TokioExecutor::new()).build(connector),
+            summary_url: format!("{}/stats/summary", base_url.trim_end_matches('/')),
+            token_file,
+            timeout,
+        }
+    }
+
+    pub fn summary_url(&self) -> &str {
+        &self.summary_url
+    }
+
+    /// `GET /stats/summary`, parsed.
+    pub async fn summary(&self) -> Result<Summary, ScrapeError> {
+        let mut req = Request::get(&self.summary_url)
+            .header(ACCEPT, "application/json")
+            .body(Empty::new())
+            .map_err(|e| ScrapeError::Unreachable(format!("{}: {e}", self.summary_url)))?;
+        if let Some(auth) = self.authorization()? {
+            req.headers_mut().insert(AUTHORIZATION, auth);
+        }
+        let exchange = async {
+            let resp = self.http.request(req).await.map_err(|e| {
+                ScrapeError::Unreachable(format!("{}: {}", self.summary_url, chain(&e)))
+            })?;
+            let status = resp.status().as_u16();
+            let body = Limited::new(resp.into_body(), MAX_BODY)
+                .collect()
+                .await
+                .map_err(|e| {
+                    ScrapeError::Unreachable(format!(
+                        "{}: reading the answer: {e}",
+                        self.summary_url
+                    ))
+                })?
+                .to_bytes();
+            Ok::<_, ScrapeError>((status, body))
+        };
+        let (status, body) = tokio::time::timeout(self.timeout, exchange)
+            .await
+            .map_err(|_| {
+                ScrapeError::Unreachable(format!(
+                    "{}: no answer within {:?}",
+                    self.summary_url, self.timeout
+                ))
+            })??;
+        if status != 200 {
+            let text = String::from_utf8_lossy(&body[..body.len().min(200)])
+                .trim()
+                .to_owned();
+            return Err(ScrapeError::Status(status, text));
+        }
+        Summary::parse(&body).map_err(|e| ScrapeError::BadSummary(e.0))
+    }
+
+    /// `Bearer <token>` from the token file; none for an empty file.
+    fn authorization(&self) -> Result<Option<HeaderValue>, ScrapeError> {
+        let Some(path) = &self.token_file else {
+            return Ok(None);
+        };
+        let token = std::fs::read_to_string(path).map_err(|e| {
+            ScrapeError::Token(format!(
+                "LOGSHIP_KUBELET_TOKEN_FILE: cannot read {}: {e}",
+                path.display()
+            ))
+        })?;
+        let token = token.trim();
+        if token.is_empty() {
+            return Ok(None);
+        }
+        let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+            ScrapeError::Token(format!(
+                "LOGSHIP_KUBELET_TOKEN_FILE: {}: the token holds characters not allowed in an HTTP header",
+                path.display()
+            ))
+        })?;
+        value.set_sensitive(true);
+        Ok(Some(value))
+    }
+}
+
+/// An error with its causes (hyper's own message alone is "client error (Connect)").
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Any certificate for any name; the handshake signatures are still checked, so the
+/// connection is encrypted, just not authenticated.
+#[derive(Debug)]
+struct AcceptAnyServerCert(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyServerCert {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_or_empty_ca_file_names_the_setting() {
+        let err = KubeletTls::CaFile("/nonexistent/ca.pem".into())
+            .client_config()
+            .unwrap_err();
+        assert!(
+            err.starts_with("LOGSHIP_KUBELET_CA_FILE: cannot read /nonexistent/ca.pem"),
+            "{err}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, "nothing\n").unwrap();
+        let err = KubeletTls::CaFile(path).client_config().unwrap_err();
+        assert!(err.contains("no PEM certificate"), "{err}");
+        KubeletTls::InsecureSkipVerify.client_config().unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_token_is_its_own_error_and_sends_nothing() {
+        let tls = KubeletTls::InsecureSkipVerify.client_config().unwrap();
+        let client = KubeletClient::new(
+            "https://127.0.0.1:1",
+            Some("/nonexistent/token".into()),
+            tls,
+            Duration::from_secs(1),
+        );
+        let err = client.summary().await.unwrap_err();
+        assert_eq!(err.kind(), "token");
+        assert!(err.to_string().contains("/nonexistent/token"), "{err}");
+    }
+}
