@@ -1,6 +1,6 @@
-//! Wiring: the settings become an input (the file source on its own thread), a memory-bounded
-//! pipe, and one output; signals stop the input, and the output drains what was read, within a
-//! grace period.
+//! Wiring: the settings become inputs (the file source on its own thread, the forward and
+//! journald inputs on the runtime), a memory-bounded pipe, and the outputs; signals stop the
+//! inputs, and the outputs drain what was read, within a grace period.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::{http, metrics};
 use anyhow::{anyhow, Context};
 use logship_collector::forward_input::ForwardInputStats;
+use logship_collector::journald::JournaldStats;
 use logship_collector::kube::{KubeSettings, KubeStats, MetaOptions, PodMetadata};
 use logship_collector::{
     pipe, CheckpointStore, CollectorStats, DecodeOptions, FileSource, FileSourceConfig,
@@ -105,6 +106,8 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
     };
     let input_stats = Arc::new(ForwardInputStats::default());
     let forward_input = crate::forward::start_input(&settings, &runtime, &tx, &input_stats);
+    let journald_stats = Arc::new(JournaldStats::default());
+    let journald = crate::journald::start(&settings, &runtime, &tx, &journald_stats)?;
 
     let memory = tx.memory_gauge();
     let output_name = match settings.output {
@@ -135,6 +138,12 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
                 .is_some()
                 .then(|| Arc::clone(&forward_extra)),
             forward_input: forward_input.is_some().then(|| Arc::clone(&input_stats)),
+            journald: journald
+                .as_ref()
+                .map(|j| crate::journald_metrics::JournaldMetrics {
+                    stats: Arc::clone(&journald_stats),
+                    memory: j.memory.clone(),
+                }),
             kube: Arc::clone(&kube_stats),
         }),
         ready,
@@ -183,6 +192,9 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
         if let Some(input) = &forward_input {
             let _ = input.send(true);
         }
+        if let Some(journald) = &journald {
+            journald.stop();
+        }
         match tokio::time::timeout(GRACE, &mut output).await {
             Ok(done) => done.map_err(|e| anyhow!("output task failed: {e}"))?.map_err(|e| anyhow!(e)),
             Err(_) => {
@@ -201,6 +213,9 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
         let _ = input.join();
     } else {
         tracing::warn!("the file input did not finish in time; checkpoints may trail");
+    }
+    if let Some(journald) = journald {
+        journald.finish(&runtime, deadline);
     }
     summarize(&collector_stats, &output_stats);
     runtime.shutdown_timeout(Duration::from_millis(100));

@@ -14,6 +14,8 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
 
+use crate::journald_metrics::{self, JournaldMetrics};
+
 /// Everything the agent counts.
 #[derive(Debug)]
 pub struct AgentMetrics {
@@ -27,6 +29,8 @@ pub struct AgentMetrics {
     pub forward_input: Option<Arc<logship_collector::forward_input::ForwardInputStats>>,
     /// Pod metadata from the Kubernetes API (all zero when it is off).
     pub kube: Arc<KubeStats>,
+    /// The journald input, when it is on.
+    pub journald: Option<JournaldMetrics>,
 }
 
 pub fn registry(metrics: AgentMetrics) -> Registry {
@@ -72,12 +76,19 @@ impl Collector for AgentMetrics {
         let i = &self.input;
         let g = CollectorStats::get;
         let files: &Labels = &[("input", "files")];
+        let j = self.journald.as_ref();
+        // The files' series, and the journald input's when it is on.
+        let inputs = |file_value: u64, journald: fn(&JournaldMetrics) -> u64| {
+            let mut series = vec![(files, file_value)];
+            series.extend(j.map(|j| (journald_metrics::INPUT, journald(j))));
+            series
+        };
         counter(
             &mut enc,
             "input_records",
             "Records produced by an input (split lines count once).",
             None,
-            &[(files, g(&i.records))],
+            &inputs(g(&i.records), |j| j.get(|s| &s.records)),
         )?;
         counter(
             &mut enc,
@@ -91,7 +102,7 @@ impl Collector for AgentMetrics {
             "input",
             "Bytes read by an input.",
             Some(&Unit::Bytes),
-            &[(files, g(&i.bytes_read))],
+            &inputs(g(&i.bytes_read), |j| j.get(|s| &s.bytes)),
         )?;
         counter(
             &mut enc,
@@ -135,7 +146,11 @@ impl Collector for AgentMetrics {
                     &[("input", "files"), ("kind", "checkpoint_write")],
                     g(&i.checkpoint_errors),
                 ),
-            ],
+            ]
+            .into_iter()
+            .map(|(labels, v)| (&labels[..], v))
+            .chain(j.into_iter().flat_map(JournaldMetrics::problems))
+            .collect::<Vec<_>>(),
         )?;
         counter(
             &mut enc,
@@ -177,27 +192,31 @@ impl Collector for AgentMetrics {
             "buffer",
             "Memory held by records in flight.",
             Some(&Unit::Bytes),
-            &[(files, self.memory.in_use() as i64)],
+            &with_journald(self.memory.in_use(), j, |j| j.memory.in_use()),
         )?;
         gauge(
             &mut enc,
             "buffer_limit",
             "The bound on memory held by records in flight.",
             Some(&Unit::Bytes),
-            &[(files, self.memory.limit() as i64)],
+            &with_journald(self.memory.limit(), j, |j| j.memory.limit()),
         )?;
         let current = g(&i.checkpoints_current_at_ms);
+        let mut ages = Vec::new();
         if current > 0 {
             let now = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64);
-            let age = now.saturating_sub(current) / 1000;
+            ages.push((files, (now.saturating_sub(current) / 1000) as i64));
+        }
+        ages.extend(j.and_then(|j| Some((journald_metrics::INPUT, j.checkpoint_age()?))));
+        if !ages.is_empty() {
             gauge(
                 &mut enc,
                 "checkpoint_age",
                 "Seconds since the checkpoint file last matched delivered progress.",
                 Some(&Unit::Seconds),
-                &[(files, age as i64)],
+                &ages,
             )?;
         }
 
@@ -271,12 +290,24 @@ impl Collector for AgentMetrics {
             self.forward_input.as_deref(),
             &mut enc,
         )?;
+        journald_metrics::encode(j, &mut enc)?;
 
         let mut info =
             enc.encode_descriptor("build", "Build information.", None, MetricType::Info)?;
         info.encode_info(&[("version", env!("CARGO_PKG_VERSION"))])?;
         Ok(())
     }
+}
+
+/// A gauge's series for the files, and for the journald input when it is on.
+fn with_journald<'a>(
+    files: usize,
+    j: Option<&JournaldMetrics>,
+    journald: fn(&JournaldMetrics) -> usize,
+) -> Vec<(&'a Labels<'a>, i64)> {
+    let mut series = vec![(&[("input", "files")][..], files as i64)];
+    series.extend(j.map(|j| (journald_metrics::INPUT, journald(j) as i64)));
+    series
 }
 
 fn encode_kube(k: &KubeStats, enc: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
