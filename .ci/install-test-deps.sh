@@ -16,9 +16,13 @@
 #   openssl                the command line makes the throw-away CA and server certificate
 #                          that tests/es_tls.rs and tests/kubelet_metrics.rs (the kubelet
 #                          double) serve HTTPS with (testkit/src/tls.rs).
+#   systemd-journal-remote systemd-journal-remote writes real journal files from the journal
+#                          export format for tests/journald.rs.
+#   systemd                journalctl, which the journald input runs and tests/journald.rs reads
+#                          the journal files back with.
 set -euo pipefail
 
-PACKAGES=(python3-elasticsearch python3-elasticsearch-curator python3-msgpack python3-fluent-logger openssl)
+PACKAGES=(python3-elasticsearch python3-elasticsearch-curator python3-msgpack python3-fluent-logger openssl systemd-journal-remote systemd)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -55,6 +59,13 @@ if ! /usr/bin/python3 -c "import curator.cli" 2>/dev/null; then
   echo "install-test-deps: python3-elasticsearch-curator is installed but /usr/bin/python3 cannot import curator.cli" >&2
   exit 1
 fi
+
+for program in /usr/bin/journalctl /lib/systemd/systemd-journal-remote; do
+  if [ ! -x "$program" ]; then
+    echo "install-test-deps: $program is missing (packages systemd, systemd-journal-remote)" >&2
+    exit 1
+  fi
+done
 
 for module in msgpack fluent.sender; do
   if ! /usr/bin/python3 -c "import $module" 2>/dev/null; then

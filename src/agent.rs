@@ -1,6 +1,6 @@
-//! Wiring: the settings become the inputs (the file source on its own thread, the forward input,
-//! the kubelet metrics source), a memory-bounded pipe, and the outputs; signals stop the inputs,
-//! and the outputs drain what was read, within a grace period.
+//! Wiring: the settings become the inputs (the file source on its own thread, the forward and
+//! journald inputs and the kubelet metrics source on the runtime), a memory-bounded pipe, and the
+//! outputs; signals stop the inputs, and the outputs drain what was read, within a grace period.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::{http, metrics};
 use anyhow::{anyhow, Context};
 use logship_collector::forward_input::ForwardInputStats;
+use logship_collector::journald::JournaldStats;
 use logship_collector::kube::{KubeSettings, KubeStats, MetaOptions, PodMetadata};
 use logship_collector::kubelet_stats::{KubeletStats, PodLabels};
 use logship_collector::{
@@ -113,6 +114,8 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
         stats: Arc::clone(&p.stats),
     });
     let kubelet = crate::kubelet::start(&settings, &runtime, &tx, pod_labels, &kubelet_stats)?;
+    let journald_stats = Arc::new(JournaldStats::default());
+    let journald = crate::journald::start(&settings, &runtime, &tx, &journald_stats)?;
 
     let memory = tx.memory_gauge();
     let output_name = match settings.output {
@@ -143,6 +146,12 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
                 .is_some()
                 .then(|| Arc::clone(&forward_extra)),
             forward_input: forward_input.is_some().then(|| Arc::clone(&input_stats)),
+            journald: journald
+                .as_ref()
+                .map(|j| crate::journald_metrics::JournaldMetrics {
+                    stats: Arc::clone(&journald_stats),
+                    memory: j.memory.clone(),
+                }),
             kube: Arc::clone(&kube_stats),
             kubelet: kubelet
                 .as_ref()
@@ -197,6 +206,9 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
         if let Some(k) = &kubelet {
             let _ = k.stop.send(true);
         }
+        if let Some(journald) = &journald {
+            journald.stop();
+        }
         match tokio::time::timeout(GRACE, &mut output).await {
             Ok(done) => done.map_err(|e| anyhow!("output task failed: {e}"))?.map_err(|e| anyhow!(e)),
             Err(_) => {
@@ -215,6 +227,9 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
         let _ = input.join();
     } else {
         tracing::warn!("the file input did not finish in time; checkpoints may trail");
+    }
+    if let Some(journald) = journald {
+        journald.finish(&runtime, deadline);
     }
     summarize(&collector_stats, &output_stats);
     runtime.shutdown_timeout(Duration::from_millis(100));

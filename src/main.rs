@@ -6,6 +6,8 @@ mod es_security;
 mod forward;
 mod forward_metrics;
 mod http;
+mod journald;
+mod journald_metrics;
 mod kubelet;
 mod kubelet_metrics;
 mod logging;

@@ -15,6 +15,8 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
 
+use crate::journald_metrics::{self, JournaldMetrics};
+
 /// Everything the agent counts.
 #[derive(Debug)]
 pub struct AgentMetrics {
@@ -30,6 +32,8 @@ pub struct AgentMetrics {
     pub kube: Arc<KubeStats>,
     /// The kubelet metrics source's counters and memory, when it runs.
     pub kubelet: Option<(Arc<KubeletStats>, MemoryGauge)>,
+    /// The journald input, when it is on.
+    pub journald: Option<JournaldMetrics>,
 }
 
 pub fn registry(metrics: AgentMetrics) -> Registry {
@@ -76,7 +80,14 @@ impl Collector for AgentMetrics {
         let g = CollectorStats::get;
         let files: &Labels = &[("input", "files")];
         let kubelet: &Labels = &[("input", "kubelet")];
-        let mut records = vec![(files, g(&i.records))];
+        let j = self.journald.as_ref();
+        // The files' series, and the journald input's when it is on.
+        let inputs = |file_value: u64, journald: fn(&JournaldMetrics) -> u64| {
+            let mut series = vec![(files, file_value)];
+            series.extend(j.map(|j| (journald_metrics::INPUT, journald(j))));
+            series
+        };
+        let mut records = inputs(g(&i.records), |j| j.get(|s| &s.records));
         if let Some((k, _)) = &self.kubelet {
             records.push((kubelet, k.documents.iter().map(KubeletStats::get).sum()));
         }
@@ -99,7 +110,7 @@ impl Collector for AgentMetrics {
             "input",
             "Bytes read by an input.",
             Some(&Unit::Bytes),
-            &[(files, g(&i.bytes_read))],
+            &inputs(g(&i.bytes_read), |j| j.get(|s| &s.bytes)),
         )?;
         counter(
             &mut enc,
@@ -143,7 +154,11 @@ impl Collector for AgentMetrics {
                     &[("input", "files"), ("kind", "checkpoint_write")],
                     g(&i.checkpoint_errors),
                 ),
-            ],
+            ]
+            .into_iter()
+            .map(|(labels, v)| (&labels[..], v))
+            .chain(j.into_iter().flat_map(JournaldMetrics::problems))
+            .collect::<Vec<_>>(),
         )?;
         counter(
             &mut enc,
@@ -184,6 +199,9 @@ impl Collector for AgentMetrics {
         if let Some((_, memory)) = &self.kubelet {
             buffers.push((kubelet, memory));
         }
+        if let Some(j) = j {
+            buffers.push((journald_metrics::INPUT, &j.memory));
+        }
         let in_use: Vec<(&Labels, i64)> = buffers
             .iter()
             .map(|(l, m)| (*l, m.in_use() as i64))
@@ -207,17 +225,21 @@ impl Collector for AgentMetrics {
             &limits,
         )?;
         let current = g(&i.checkpoints_current_at_ms);
+        let mut ages = Vec::new();
         if current > 0 {
             let now = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64);
-            let age = now.saturating_sub(current) / 1000;
+            ages.push((files, (now.saturating_sub(current) / 1000) as i64));
+        }
+        ages.extend(j.and_then(|j| Some((journald_metrics::INPUT, j.checkpoint_age()?))));
+        if !ages.is_empty() {
             gauge(
                 &mut enc,
                 "checkpoint_age",
                 "Seconds since the checkpoint file last matched delivered progress.",
                 Some(&Unit::Seconds),
-                &[(files, age as i64)],
+                &ages,
             )?;
         }
 
@@ -294,6 +316,7 @@ impl Collector for AgentMetrics {
             self.forward_input.as_deref(),
             &mut enc,
         )?;
+        journald_metrics::encode(j, &mut enc)?;
 
         let mut info =
             enc.encode_descriptor("build", "Build information.", None, MetricType::Info)?;

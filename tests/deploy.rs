@@ -659,6 +659,33 @@ fn host_paths_are_mounted_where_the_agent_looks() {
         );
     }
 
+    // The journald input, which the DaemonSet turns on, finds the journal it reads.
+    let journald_on = c["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["name"] == "LOGSHIP_JOURNALD")
+        .and_then(|e| e["value"].as_str())
+        == Some("true");
+    assert!(
+        journald_on,
+        "the DaemonSet ships docker's and kubelet's journal"
+    );
+    let journal_dir = effective("LOGSHIP_JOURNAL_DIR", &cm, &known);
+    let journals = if journal_dir.is_empty() {
+        vec!["/var/log/journal".to_owned(), "/run/log/journal".to_owned()]
+    } else {
+        vec![journal_dir]
+    };
+    for journal in journals {
+        assert!(
+            mounts
+                .iter()
+                .any(|m| journal == *m || journal.starts_with(&format!("{m}/"))),
+            "the journal {journal} is not under any hostPath mount {mounts:?}"
+        );
+    }
+
     // The node name comes from the downward API.
     let node = c["env"]
         .as_array()

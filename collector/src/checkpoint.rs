@@ -1,19 +1,18 @@
 //! Checkpoints: how far each file has been read *and delivered*, kept in the state directory so
 //! that a restarted agent continues exactly where the acknowledged data ends.
 //!
-//! The file is replaced atomically (write a temporary file, fsync it, rename it over the old one,
-//! fsync the directory) and carries a checksum, so a crash mid-write leaves the previous version
-//! and a damaged file is detected, set aside and reported instead of crashing start-up.
+//! The file is replaced atomically and carries a checksum ([`crate::state_file`]), so a crash
+//! mid-write leaves the previous version and a damaged file is detected, set aside and reported
+//! instead of crashing start-up.
 
 use std::collections::HashMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs::{self, File};
+use std::io;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::fingerprint::{fnv1a, FNV_OFFSET};
+use crate::state_file::{self, unix_now};
 
 /// Where one file stands: everything before `offset` has been delivered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,7 +34,6 @@ struct Body {
 }
 
 const FILE_NAME: &str = "checkpoints.json";
-const CHECKSUM_PREFIX: &str = "# fnv1a64 ";
 
 /// Why the stored checkpoints could not be used (start-up goes on without them).
 #[derive(Debug, thiserror::Error)]
@@ -86,8 +84,7 @@ impl CheckpointStore {
                 Ok((store, None))
             }
             Err(reason) => {
-                let moved_to = dir.join(format!("{FILE_NAME}.corrupt-{}", unix_now()));
-                fs::rename(&path, &moved_to)?;
+                let moved_to = state_file::set_aside(dir, FILE_NAME)?;
                 Ok((
                     store,
                     Some(LoadProblem::Corrupt {
@@ -178,52 +175,19 @@ impl CheckpointStore {
         files.sort_by(|a, b| a.path.cmp(&b.path).then(a.id.cmp(&b.id)));
         let body = serde_json::to_string(&Body { version: 1, files })
             .map_err(|e| io::Error::other(e.to_string()))?;
-        let text = format!(
-            "{body}\n{CHECKSUM_PREFIX}{:016x}\n",
-            fnv1a(FNV_OFFSET, body.as_bytes())
-        );
-        let tmp = self.dir.join(format!("{FILE_NAME}.tmp"));
-        {
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(&tmp)?;
-            f.write_all(text.as_bytes())?;
-            f.sync_all()?;
-        }
-        fs::rename(&tmp, self.dir.join(FILE_NAME))?;
-        // The rename is durable only once the directory is.
-        File::open(&self.dir)?.sync_all()?;
+        state_file::replace(&self.dir, FILE_NAME, state_file::seal(&body).as_bytes())?;
         self.dirty = false;
         Ok(())
     }
 }
 
 fn parse(text: &[u8]) -> Result<Vec<Checkpoint>, String> {
-    let text = std::str::from_utf8(text).map_err(|_| "not UTF-8".to_owned())?;
-    let text = text
-        .strip_suffix('\n')
-        .ok_or("truncated (no final newline)")?;
-    let (body, sum) = text.rsplit_once('\n').ok_or("no checksum line")?;
-    let sum = sum
-        .strip_prefix(CHECKSUM_PREFIX)
-        .ok_or("no checksum line")?;
-    let want = u64::from_str_radix(sum, 16).map_err(|_| "unreadable checksum".to_owned())?;
-    if fnv1a(FNV_OFFSET, body.as_bytes()) != want {
-        return Err("checksum mismatch".into());
-    }
+    let body = state_file::unseal(text)?;
     let body: Body = serde_json::from_str(body).map_err(|e| e.to_string())?;
     if body.version != 1 {
         return Err(format!("unknown version {}", body.version));
     }
     Ok(body.files)
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 #[cfg(test)]

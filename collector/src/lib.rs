@@ -2,10 +2,10 @@
 //! json-file and CRI lines, joins the pieces of split lines, merges whole-line JSON, names the
 //! pod a file belongs to (and, through [`kube`], what the Kubernetes API says of that pod), and
 //! hands [`Record`]s to the outputs through a memory-bounded [`pipe`]. The [`forward_input`]
-//! takes records over the fluent forward protocol into the same pipe, and [`kubelet_stats`] turns
-//! the kubelet's `/stats/summary` into heapster-shaped metrics documents. It knows nothing of
-//! Elasticsearch or any other destination: encoding records for a wire format is the
-//! forwarder's job.
+//! takes records over the fluent forward protocol into the same pipe, the [`journald`] input the
+//! entries of chosen systemd units, and [`kubelet_stats`] turns the kubelet's `/stats/summary`
+//! into heapster-shaped metrics documents. It knows nothing of Elasticsearch or any other
+//! destination: encoding records for a wire format is the forwarder's job.
 
 pub mod acks;
 pub mod assembler;
@@ -16,6 +16,7 @@ pub mod docker;
 pub mod file_source;
 pub mod fingerprint;
 pub mod forward_input;
+pub mod journald;
 pub mod json_merge;
 pub mod json_text;
 pub mod kube;
@@ -24,6 +25,7 @@ pub mod line_decoder;
 pub mod pipe;
 pub mod pod_ref;
 pub mod record;
+pub mod state_file;
 pub mod stats;
 pub mod tailer;
 pub mod time;

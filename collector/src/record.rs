@@ -57,9 +57,9 @@ pub enum RecordKind {
     /// A log line: `log`, `stream`, `time`, the merged JSON keys and the pod's `kubernetes`.
     #[default]
     Line,
-    /// An event received over the forward protocol: its fields are the sender's map, held in
-    /// `merged` with every key as sent (`log`, `time` included); `log`, `stream` and
-    /// `time_text` are empty, and its source has no pod.
+    /// An event received over the forward protocol, or a journald entry: its fields are the
+    /// sender's map (the entry's fields), held in `merged` with every key as sent (`log`, `time`
+    /// included); `log`, `stream` and `time_text` are empty, and its source has no pod.
     Event,
     /// A heapster-shaped metrics document of one family (kubelet metrics source): the whole
     /// document is `merged`, written as it is, to `heapster-<family>-YYYY.MM.DD`.
@@ -108,7 +108,8 @@ impl MetricFamily {
 #[derive(Debug, Clone)]
 pub struct Record {
     pub source: Arc<Source>,
-    /// Byte offset of the first byte of the (first piece of the) line.
+    /// Byte offset of the first byte of the (first piece of the) line; for an event, its
+    /// position or identity within its source (with the source's id, the document `_id`).
     pub start_offset: u64,
     /// Byte offset just past the line's newline: reading may resume here once this record is
     /// delivered.

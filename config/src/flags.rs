@@ -13,6 +13,7 @@ const OPERATIONAL: &str = "Operational settings";
 const KUBERNETES: &str = "Kubernetes metadata";
 const FORWARD: &str = "Fluent forward protocol";
 const METRICS: &str = "Kubelet metrics (heapster-* indices)";
+const JOURNALD: &str = "Journald";
 
 /// The settings flags of `logship run` and `logship check-config` (flatten into a subcommand).
 #[derive(clap::Args, Debug, Clone, Default, PartialEq, Eq)]
@@ -127,6 +128,16 @@ pub struct SettingsArgs {
     /// How often the globs are scanned for new files, 10ms to 1h [env: LOGSHIP_REFRESH_INTERVAL] [default: 1s]
     #[arg(long, value_name = "DURATION", help_heading = OPERATIONAL)]
     pub refresh_interval: Option<String>,
+
+    /// Ship the journald entries of LOGSHIP_JOURNALD_UNITS (through journalctl) [env: LOGSHIP_JOURNALD] [default: false]
+    #[arg(long, value_name = "BOOL", help_heading = JOURNALD, num_args = 0..=1, default_missing_value = "true")]
+    pub journald: Option<String>,
+    /// Systemd units whose entries are shipped, comma-separated; a name without a suffix gets .service [env: LOGSHIP_JOURNALD_UNITS] [default: docker.service,kubelet.service]
+    #[arg(long, value_name = "UNITS", help_heading = JOURNALD)]
+    pub journald_units: Option<String>,
+    /// Journal directory to read (journalctl --directory); unset: the system journal, /var/log/journal and /run/log/journal [env: LOGSHIP_JOURNAL_DIR]
+    #[arg(long, value_name = "DIR", help_heading = JOURNALD)]
+    pub journal_dir: Option<String>,
 
     /// Add pod id, labels, annotations and host from the Kubernetes API (needs NODE_NAME) [env: LOGSHIP_KUBE_METADATA] [default: true]
     #[arg(long, value_name = "BOOL", help_heading = KUBERNETES, num_args = 0..=1, default_missing_value = "true")]
@@ -249,6 +260,9 @@ impl SettingsArgs {
             Key::ExitOnEof => &self.exit_on_eof,
             Key::RetryLimit => &self.retry_limit,
             Key::RefreshInterval => &self.refresh_interval,
+            Key::Journald => &self.journald,
+            Key::JournaldUnits => &self.journald_units,
+            Key::JournalDir => &self.journal_dir,
             Key::KubeMetadata => &self.kube_metadata,
             Key::Kubeconfig => &self.kubeconfig,
             Key::KubeWait => &self.kube_wait,

@@ -79,6 +79,12 @@ pub enum Key {
     RetryLimit,
     /// `LOGSHIP_REFRESH_INTERVAL`
     RefreshInterval,
+    /// `LOGSHIP_JOURNALD`
+    Journald,
+    /// `LOGSHIP_JOURNALD_UNITS`
+    JournaldUnits,
+    /// `LOGSHIP_JOURNAL_DIR`
+    JournalDir,
     /// `LOGSHIP_KUBE_METADATA`
     KubeMetadata,
     /// `LOGSHIP_KUBECONFIG`
@@ -138,7 +144,7 @@ pub const CONFIG_ENV: &str = "LOGSHIP_CONFIG";
 
 impl Key {
     /// Every setting, in the order they are documented.
-    pub const ALL: [Key; 61] = [
+    pub const ALL: [Key; 64] = [
         Key::LogNodeCount,
         Key::InClusterEs,
         Key::ElkServiceHosts,
@@ -174,6 +180,9 @@ impl Key {
         Key::ExitOnEof,
         Key::RetryLimit,
         Key::RefreshInterval,
+        Key::Journald,
+        Key::JournaldUnits,
+        Key::JournalDir,
         Key::KubeMetadata,
         Key::Kubeconfig,
         Key::KubeWait,
@@ -224,7 +233,10 @@ impl Key {
 
     /// Whether the value is a comma-separated list (a TOML array is accepted too).
     pub fn is_list(self) -> bool {
-        matches!(self, Key::ElkServiceHosts | Key::InputGlob)
+        matches!(
+            self,
+            Key::ElkServiceHosts | Key::InputGlob | Key::JournaldUnits
+        )
     }
 
     /// Looks a setting up by its TOML key.
@@ -374,6 +386,14 @@ impl Key {
                 "--refresh-interval",
                 "1s",
             ),
+            Key::Journald => ("LOGSHIP_JOURNALD", "journald", "--journald", "false"),
+            Key::JournaldUnits => (
+                "LOGSHIP_JOURNALD_UNITS",
+                "journald_units",
+                "--journald-units",
+                "docker.service,kubelet.service",
+            ),
+            Key::JournalDir => ("LOGSHIP_JOURNAL_DIR", "journal_dir", "--journal-dir", ""),
             Key::KubeMetadata => (
                 "LOGSHIP_KUBE_METADATA",
                 "kube_metadata",

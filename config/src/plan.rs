@@ -8,7 +8,7 @@ use crate::endpoint::{EsEndpoint, Scheme};
 use crate::key::Key;
 use crate::layers::Origin;
 use crate::settings::{level_filter, Settings};
-use crate::values::{format_duration, Output};
+use crate::values::{format_duration, Output, ReadFrom};
 
 fn yes_no(b: bool) -> &'static str {
     if b {
@@ -117,6 +117,7 @@ impl Settings {
             )?,
             None => writeln!(out, "forward input: off")?,
         }
+        self.write_journald(out)?;
         writeln!(
             out,
             "records: merge JSON log: {}; replace dots in keys: {}; deterministic _id: {}",
@@ -207,6 +208,34 @@ impl Settings {
                 .then_some(Key::ForwardTlsInsecureSkipVerify),
             self.forward_tls_ca_file.as_deref(),
             self.forward_tls_client_cert_file.as_deref(),
+        )
+    }
+
+    fn write_journald(&self, out: &mut String) -> std::fmt::Result {
+        if !self.journald {
+            return writeln!(out, "journald: off (LOGSHIP_JOURNALD=false)");
+        }
+        let from = match &self.journal_dir {
+            Some(dir) => format!("the journal in {}", dir.display()),
+            None => "the system journal".to_string(),
+        };
+        writeln!(
+            out,
+            "journald: units {} from {from}, through journalctl; tag host.<unit>",
+            self.journald_units.join(", ")
+        )?;
+        let start = match self.read_from {
+            ReadFrom::Head => "the oldest entry",
+            ReadFrom::Tail => "new entries only",
+        };
+        let then = match self.output {
+            Output::Elasticsearch => "later starts go on after the saved cursor",
+            Output::Stdout | Output::File(_) => "no cursor is saved without Elasticsearch",
+        };
+        writeln!(
+            out,
+            "  first start reads {start} (LOGSHIP_READ_FROM={}); {then}",
+            self.read_from
         )
     }
 

@@ -135,6 +135,23 @@ fn parse_http_url(text: &str) -> Result<String, ValueError> {
     Ok(text.trim_end_matches('/').to_string())
 }
 
+/// A systemd unit name, as journald records it in `_SYSTEMD_UNIT`. A name without a suffix is
+/// a service (`kubelet` is `kubelet.service`), as `journalctl -u` and Vector take it.
+fn parse_unit(text: &str) -> Result<String, ValueError> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || ":-_.\\@".contains(c);
+    if text.len() > 256 || !text.chars().all(allowed) || text.starts_with('.') {
+        return Err(ValueError::new(format!(
+            "{text:?} is not a systemd unit name: expected a name such as docker.service \
+             (letters, digits and :-_.\\@, at most 256 characters)"
+        )));
+    }
+    if text.contains('.') {
+        Ok(text.to_string())
+    } else {
+        Ok(format!("{text}.service"))
+    }
+}
+
 fn parse_socket_addr(text: &str) -> Result<SocketAddr, ValueError> {
     text.parse().map_err(|_| {
         ValueError::new(format!(
@@ -208,6 +225,9 @@ pub(crate) fn resolve(
     let refresh_interval = r.one(Key::RefreshInterval, |t| {
         parse_duration_in(t, ms(10), ms(3_600_000))
     });
+    let journald = r.one(Key::Journald, parse_bool);
+    let journald_units = r.list(Key::JournaldUnits, parse_unit);
+    let journal_dir = r.one(Key::JournalDir, |t| Ok(PathBuf::from(t)));
     let kube_metadata = r.one(Key::KubeMetadata, parse_bool);
     let kubeconfig = r.one(Key::Kubeconfig, |t| Ok(PathBuf::from(t)));
     let kube_wait = r.one(Key::KubeWait, |t| parse_duration_in(t, ms(0), ms(60_000)));
@@ -447,6 +467,10 @@ pub(crate) fn resolve(
         exit_on_eof: exit_on_eof.unwrap_or(false),
         retry_limit,
         refresh_interval: refresh_interval.unwrap_or(ms(1000)),
+        journald: journald.unwrap_or(false),
+        journald_units: journald_units
+            .unwrap_or_else(|| vec!["docker.service".into(), "kubelet.service".into()]),
+        journal_dir,
         kube_metadata: kube_metadata.unwrap_or(true),
         kubeconfig,
         kube_wait: kube_wait.unwrap_or(ms(2000)),

@@ -60,6 +60,13 @@ pub struct Settings {
     pub retry_limit: Option<u32>,
     /// `LOGSHIP_REFRESH_INTERVAL`, 10ms to 1h.
     pub refresh_interval: Duration,
+    /// `LOGSHIP_JOURNALD`: ship the journald entries of `journald_units`.
+    pub journald: bool,
+    /// `LOGSHIP_JOURNALD_UNITS`: never empty; each a full unit name (`.service` added to a name
+    /// without a suffix).
+    pub journald_units: Vec<String>,
+    /// `LOGSHIP_JOURNAL_DIR`: `None` reads the system journal.
+    pub journal_dir: Option<PathBuf>,
     /// `LOGSHIP_KUBE_METADATA`: pod metadata from the Kubernetes API (used only with a
     /// `node_name`, see [`Settings::kube_metadata_active`]).
     pub kube_metadata: bool,

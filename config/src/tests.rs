@@ -401,6 +401,61 @@ fn kubernetes_metadata_settings() {
 }
 
 #[test]
+fn journald_settings_defaults_values_and_errors() {
+    let s = load_env(&[("LOGSHIP_OUTPUT", "stdout")]).unwrap();
+    assert!(
+        !s.journald,
+        "off unless asked for: a laptop has no kubelet journal"
+    );
+    assert_eq!(s.journald_units, ["docker.service", "kubelet.service"]);
+    assert_eq!(s.journal_dir, None);
+
+    let s = load_env(&[
+        ("LOGSHIP_OUTPUT", "stdout"),
+        ("LOGSHIP_JOURNALD", "true"),
+        (
+            "LOGSHIP_JOURNALD_UNITS",
+            " kubelet , containerd.service,,user@1000.service",
+        ),
+        ("LOGSHIP_JOURNAL_DIR", "/run/log/journal"),
+    ])
+    .unwrap();
+    assert!(s.journald);
+    assert_eq!(
+        s.journald_units,
+        ["kubelet.service", "containerd.service", "user@1000.service"]
+    );
+    assert_eq!(s.journal_dir, Some(Path::new("/run/log/journal").into()));
+    assert_eq!(s.sources.origin(Key::JournaldUnits), &Origin::Env);
+
+    let file = toml_file("journald = true\njournald_units = [\"docker\", \"crio.service\"]\n");
+    let s = load(
+        &SettingsArgs {
+            config: Some(file.path().into()),
+            output: Some("stdout".into()),
+            ..Default::default()
+        },
+        &env_of(&[]),
+    )
+    .unwrap();
+    assert!(s.journald);
+    assert_eq!(s.journald_units, ["docker.service", "crio.service"]);
+
+    assert_eq!(
+        messages(load_env(&[
+            ("LOGSHIP_OUTPUT", "stdout"),
+            ("LOGSHIP_JOURNALD", "maybe"),
+            ("LOGSHIP_JOURNALD_UNITS", "docker.service,kube let,.service"),
+        ])),
+        [
+            r#"LOGSHIP_JOURNALD: "maybe" is not a boolean: expected true/false, on/off, yes/no or 1/0"#,
+            r#"LOGSHIP_JOURNALD_UNITS item 2: "kube let" is not a systemd unit name: expected a name such as docker.service (letters, digits and :-_.\@, at most 256 characters)"#,
+            r#"LOGSHIP_JOURNALD_UNITS item 3: ".service" is not a systemd unit name: expected a name such as docker.service (letters, digits and :-_.\@, at most 256 characters)"#,
+        ]
+    );
+}
+
+#[test]
 fn forward_settings_defaults_values_and_errors() {
     let s = load_env(&[("LOGSHIP_OUTPUT", "stdout")]).unwrap();
     assert_eq!(

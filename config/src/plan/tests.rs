@@ -37,6 +37,7 @@ inputs: /var/log/containers/*.log
   new files read from: head; rescan every 1s; exit at end of files: no
   longest record: 1MiB; memory buffer per input: 32MiB
 forward input: 0.0.0.0:24224 (fluent forward protocol; acks once the outputs have the records)
+journald: off (LOGSHIP_JOURNALD=false)
 records: merge JSON log: yes; replace dots in keys: yes; deterministic _id: yes
 batches: up to 5MiB or every 1s; 2 in flight; retries: up to 5
 retention: keep 7 days of logstash-* and heapster-* indices
@@ -198,4 +199,30 @@ fn plan_for_elasticsearch_security_never_shows_a_secret() {
     let (plan, _) = text(&[("ES_SERVER", "es.example:9200")]);
     assert!(plan.contains("  auth: none\n"), "{plan}");
     assert!(!plan.contains("  tls:"), "{plan}");
+}
+
+#[test]
+fn plan_for_journald() {
+    let env = env_of(&[
+        ("ES_SERVER", "es:9200"),
+        ("LOGSHIP_JOURNALD", "true"),
+        ("LOGSHIP_JOURNALD_UNITS", "kubelet,containerd.service"),
+        ("LOGSHIP_JOURNAL_DIR", "/host/journal"),
+    ]);
+    let text = load(&SettingsArgs::default(), &env).unwrap().plan_text();
+    let expected = "journald: units kubelet.service, containerd.service from the journal in /host/journal, through journalctl; tag host.<unit>
+  first start reads the oldest entry (LOGSHIP_READ_FROM=head); later starts go on after the saved cursor
+";
+    assert!(text.contains(expected), "{text}");
+
+    let env = env_of(&[
+        ("LOGSHIP_OUTPUT", "stdout"),
+        ("LOGSHIP_JOURNALD", "on"),
+        ("LOGSHIP_READ_FROM", "tail"),
+    ]);
+    let text = load(&SettingsArgs::default(), &env).unwrap().plan_text();
+    let expected = "journald: units docker.service, kubelet.service from the system journal, through journalctl; tag host.<unit>
+  first start reads new entries only (LOGSHIP_READ_FROM=tail); no cursor is saved without Elasticsearch
+";
+    assert!(text.contains(expected), "{text}");
 }
