@@ -252,7 +252,11 @@ pub struct BenchResult {
     pub cpu_sys_s: f64,
     pub cpu_s: f64,
     pub cpu_s_per_gb: f64,
+    /// The agent's own peak RSS (`VmHWM`).
     pub peak_rss_mib: f64,
+    /// wait4's `ru_maxrss`, which also counts the driver's memory at fork time.
+    #[serde(default)]
+    pub wait4_maxrss_mib: f64,
     /// From /proc when the last record arrived (excludes shutdown).
     pub cpu_at_done_s: Option<f64>,
     pub rss_hwm_at_done_mib: Option<f64>,

@@ -149,7 +149,8 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchResult> {
         } else {
             0.0
         },
-        peak_rss_mib: exit.maxrss_kib as f64 / 1024.0,
+        peak_rss_mib: exit.peak_rss_mib(),
+        wait4_maxrss_mib: exit.maxrss_kib as f64 / 1024.0,
         cpu_at_done_s: at_done.0.map(|(u, s)| u + s),
         rss_hwm_at_done_mib: at_done.1.map(|k| k as f64 / 1024.0),
         exit_code: exit.code,
