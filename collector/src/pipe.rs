@@ -210,10 +210,16 @@ impl Recycler {
 
 pub type BatchReceiver = mpsc::Receiver<RecordBatch>;
 
+/// Batches waiting for the outputs. The memory bound is the limit; this keeps the input from
+/// running further ahead of the outputs than they need (a request's worth of records and a
+/// few more), so that when the input is faster, as it usually is, the pipe does not sit full
+/// at the memory bound: the files on disk are the buffer.
+const PIPE_BATCHES: usize = 8;
+
 /// A pipe whose batches may hold at most `memory_limit` bytes of records in all.
 pub fn pipe(memory_limit: usize, runtime: tokio::runtime::Handle) -> (BatchSender, BatchReceiver) {
     let limit = memory_limit.clamp(1, Semaphore::MAX_PERMITS);
-    let (tx, rx) = mpsc::channel(1024);
+    let (tx, rx) = mpsc::channel(PIPE_BATCHES);
     (
         BatchSender {
             tx,

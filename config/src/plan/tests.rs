@@ -38,7 +38,7 @@ inputs: /var/log/containers/*.log
   longest record: 1MiB; memory buffer per input: 32MiB
 forward input: 0.0.0.0:24224 (fluent forward protocol; acks once the outputs have the records)
 records: merge JSON log: yes; replace dots in keys: yes; deterministic _id: yes
-batches: up to 5MiB or every 1s; 2 in flight; retries: up to 5
+batches: up to 2MiB or every 1s; 2 in flight; retries: up to 5
 retention: keep 7 days of logstash-* and heapster-* indices
 state dir: /var/lib/logship
 http: 0.0.0.0:2020 (/metrics, /healthz, /readyz)

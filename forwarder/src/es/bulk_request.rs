@@ -21,8 +21,14 @@ pub struct BulkRequest {
 
 impl BulkRequest {
     pub fn new(capacity: usize) -> BulkRequest {
+        BulkRequest::with_body(Vec::with_capacity(capacity))
+    }
+
+    /// A request written into `body` (emptied first): a buffer a sent request gave back.
+    pub fn with_body(mut body: Vec<u8>) -> BulkRequest {
+        body.clear();
         BulkRequest {
-            body: Vec::with_capacity(capacity),
+            body,
             items: Vec::new(),
             deliveries: Vec::new(),
         }
@@ -41,6 +47,58 @@ impl BulkRequest {
             },
             self.deliveries,
         )
+    }
+}
+
+/// Body buffers of sent requests, kept for the next ones: a request body is megabytes, and
+/// allocating and freeing it for every request left the allocator's heap fragmented (and paid
+/// the page faults each time).
+pub struct BodyPool {
+    free: std::sync::Mutex<Vec<Vec<u8>>>,
+    keep: usize,
+    capacity: usize,
+}
+
+impl BodyPool {
+    /// Keeps up to `keep` buffers; new ones get `capacity` bytes.
+    pub fn new(keep: usize, capacity: usize) -> BodyPool {
+        BodyPool {
+            free: std::sync::Mutex::new(Vec::new()),
+            keep,
+            capacity,
+        }
+    }
+
+    pub fn request(&self) -> BulkRequest {
+        let reused = self.free.lock().ok().and_then(|mut f| f.pop());
+        match reused {
+            Some(body) => BulkRequest::with_body(body),
+            None => BulkRequest::new(self.capacity),
+        }
+    }
+
+    /// Takes a sent body back, if nothing else holds it any more.
+    pub fn give_back(&self, body: Bytes) {
+        let Ok(body) = body.try_into_mut() else {
+            return;
+        };
+        let body = Vec::from(body);
+        if body.capacity() < self.capacity {
+            return;
+        }
+        if let Ok(mut free) = self.free.lock() {
+            if free.len() < self.keep {
+                free.push(body);
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.free.lock().map_or(0, |f| f.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -174,6 +232,24 @@ mod tests {
     use super::*;
     use logship_collector::{EventTime, JsonText, RecordKind, Source};
     use std::sync::Arc;
+
+    #[test]
+    fn bodies_are_reused_once_nothing_else_holds_them() {
+        let pool = BodyPool::new(1, 1024);
+        let mut req = pool.request();
+        req.body.extend_from_slice(b"x");
+        let (body, _) = req.finish();
+        let held = body.body.clone();
+        pool.give_back(body.body);
+        assert!(pool.is_empty(), "still held elsewhere: not taken back");
+        pool.give_back(held);
+        assert_eq!(pool.len(), 1);
+        let again = pool.request();
+        assert!(again.body.is_empty() && again.body.capacity() >= 1024);
+        assert!(pool.is_empty());
+        pool.give_back(Bytes::from(vec![0u8; 10]));
+        assert!(pool.is_empty(), "too small to be worth keeping");
+    }
 
     #[test]
     fn the_written_id_is_the_formatted_one() {
