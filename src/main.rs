@@ -2,6 +2,7 @@
 //! plan the settings resolve to without starting anything, `retention` prunes old indices.
 
 mod agent;
+mod allocator;
 mod es_security;
 mod forward;
 mod forward_metrics;
@@ -58,6 +59,7 @@ fn main() -> ExitCode {
         },
         Command::Retention(args) => retention_cmd::run_retention(args),
         Command::Run(args) => {
+            allocator::tune();
             let settings = match load_from_process_env(&args) {
                 Ok(s) => s,
                 Err(errors) => {

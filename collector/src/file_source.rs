@@ -104,6 +104,7 @@ impl FileSource {
     /// tells the outputs that no more records come.
     pub fn run(mut self, mut tx: BatchSender) {
         tx.report_to(self.acks.sender());
+        tx.recycle();
         let stop = Arc::clone(&self.stop);
         let stopping = move || stop.load(Ordering::Relaxed);
         let mut buf = vec![0u8; READ_CHUNK];
@@ -126,7 +127,7 @@ impl FileSource {
                 first_scan = false;
                 next_scan = Instant::now() + self.cfg.refresh_interval;
             }
-            match self.read_round(&mut buf, &mut batch, &tx, &stopping) {
+            match self.read_round(&mut buf, &mut batch, &mut tx, &stopping) {
                 Err(Closed) => break false,
                 Ok(Round { read_any, all_eof }) => {
                     if self.cfg.exit_on_eof && all_eof && !read_any {
@@ -138,7 +139,7 @@ impl FileSource {
                             }
                             batch.progress.extend(t.progress(false));
                         }
-                        let sent = batch.send(&mut self.acks, &tx, &stopping);
+                        let sent = batch.send(&mut self.acks, &mut tx, &stopping);
                         tracing::info!(
                             files = self.tailers.len(),
                             "every file read to its end; input done"
@@ -180,7 +181,7 @@ impl FileSource {
         &mut self,
         buf: &mut [u8],
         batch: &mut Batch,
-        tx: &BatchSender,
+        tx: &mut BatchSender,
         stopping: &dyn Fn() -> bool,
     ) -> Result<Round, Closed> {
         let mut round = Round {
@@ -369,7 +370,7 @@ impl Batch {
     fn send(
         &mut self,
         acks: &mut AckTracker,
-        tx: &BatchSender,
+        tx: &mut BatchSender,
         stopping: &dyn Fn() -> bool,
     ) -> Result<(), Closed> {
         if self.records.is_empty() && self.progress.is_empty() {
@@ -381,6 +382,7 @@ impl Batch {
             acks.settle(seq);
             return Ok(());
         }
-        tx.send_blocking(std::mem::take(&mut self.records), seq, stopping)
+        let next = tx.spare_vec();
+        tx.send_blocking(std::mem::replace(&mut self.records, next), seq, stopping)
     }
 }

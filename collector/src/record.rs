@@ -136,9 +136,13 @@ impl Record {
     /// rounding of each block (about 16 bytes), so that the memory bound bounds resident memory
     /// rather than a fraction of it.
     pub fn size(&self) -> usize {
+        std::mem::size_of::<Record>() + self.heap_size()
+    }
+
+    /// [`Record::size`] less the record itself: what it holds outside the vector it sits in.
+    pub fn heap_size(&self) -> usize {
         const PER_ALLOCATION: usize = 16;
-        std::mem::size_of::<Record>()
-            + self.log.capacity()
+        self.log.capacity()
             + self.time_text.len()
             + 2 * PER_ALLOCATION
             + self.merged.as_ref().map_or(0, |m| {

@@ -65,7 +65,7 @@ pub struct SettingsArgs {
     /// Where documents go: elasticsearch, stdout or file:PATH (NDJSON, no ES needed) [env: LOGSHIP_OUTPUT] [default: elasticsearch]
     #[arg(long, value_name = "OUTPUT", help_heading = OPERATIONAL)]
     pub output: Option<String>,
-    /// Size of a _bulk request, 1KiB to 100MiB [env: LOGSHIP_BATCH_BYTES] [default: 5MiB]
+    /// Size of a _bulk request, 1KiB to 100MiB [env: LOGSHIP_BATCH_BYTES] [default: 2MiB]
     #[arg(long, value_name = "SIZE", help_heading = OPERATIONAL)]
     pub batch_bytes: Option<String>,
     /// Longest wait before a partial batch is sent, 10ms to 60s [env: LOGSHIP_FLUSH_INTERVAL] [default: 1s]

@@ -294,7 +294,7 @@ impl Key {
                 "LOGSHIP_BATCH_BYTES",
                 "batch_bytes",
                 "--batch-bytes",
-                "5MiB",
+                "2MiB",
             ),
             Key::FlushInterval => (
                 "LOGSHIP_FLUSH_INTERVAL",

@@ -455,7 +455,7 @@ pub(crate) fn resolve(
         state_dir: state_dir.unwrap_or_else(|| PathBuf::from("/var/lib/logship")),
         http_addr: http_addr.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 2020))),
         output,
-        batch_bytes: batch_bytes.unwrap_or(ByteSize::mib(5)),
+        batch_bytes: batch_bytes.unwrap_or(ByteSize::mib(2)),
         flush_interval: flush_interval.unwrap_or(ms(1000)),
         es_concurrency: es_concurrency.unwrap_or(2) as usize,
         replace_dots: replace_dots.unwrap_or(true),

@@ -47,7 +47,7 @@ fn defaults_with_stdout() {
     assert_eq!(s.input_globs, ["/var/log/containers/*.log"]);
     assert_eq!(s.state_dir, Path::new("/var/lib/logship"));
     assert_eq!(s.http_addr, "0.0.0.0:2020".parse::<SocketAddr>().unwrap());
-    assert_eq!(s.batch_bytes.bytes(), 5 << 20);
+    assert_eq!(s.batch_bytes.bytes(), 2 << 20);
     assert_eq!(s.flush_interval, Duration::from_secs(1));
     assert_eq!(s.es_concurrency, 2);
     assert!(s.replace_dots && s.doc_ids && s.merge_json_log && !s.exit_on_eof);

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use logship_collector::json_text::escape_into;
+use logship_collector::json_text::{escape_into, needs_no_escape};
 use logship_collector::{Record, RecordKind, Source};
 use serde_json::Value;
 
@@ -143,6 +143,10 @@ impl DocumentEncoder {
     }
 
     fn push_escaped(&mut self, text: &str, out: &mut Vec<u8>) {
+        if needs_no_escape(text) {
+            out.extend_from_slice(text.as_bytes());
+            return;
+        }
         self.scratch.clear();
         escape_into(text, &mut self.scratch);
         out.extend_from_slice(self.scratch.as_bytes());
@@ -150,16 +154,38 @@ impl DocumentEncoder {
 
     fn push_merged<'a>(
         &mut self,
-        fields: impl Iterator<Item = (&'a str, &'a str)>,
+        fields: impl Iterator<Item = (&'a str, &'a str)> + Clone,
         count: usize,
         reserved: &[&str],
         out: &mut Vec<u8>,
     ) {
-        // Few keys is the common case: a linear scan beats hashing there. Keys stay borrowed
-        // from the record unless they need unescaping or their dots replaced.
+        // The common case: a few keys, none escaped or dotted, so each is written as it is and
+        // duplicates are found among the raw keys, on the stack.
+        const FEW: usize = 16;
+        let dots = self.opts.replace_dots;
+        let plain = |k: &str| !(k.contains('\\') || (dots && k.contains('.')));
+        if count <= FEW && fields.clone().all(|(k, _)| plain(k)) {
+            let mut seen = [""; FEW];
+            let mut n = 0;
+            for (key, raw_value) in fields {
+                if reserved.contains(&key) || seen[..n].contains(&key) {
+                    continue;
+                }
+                seen[n] = key;
+                n += 1;
+                // Without a backslash, the raw key is its own escaped form.
+                out.extend_from_slice(b",\"");
+                out.extend_from_slice(key.as_bytes());
+                out.extend_from_slice(b"\":");
+                self.push_value(raw_value, out);
+            }
+            return;
+        }
+        // Keys stay borrowed from the record unless they need unescaping or their dots
+        // replaced; a linear scan beats hashing for few keys.
         let mut seen_small: Vec<Cow<'a, str>> = Vec::new();
         let mut seen_large: HashSet<Cow<'a, str>> = HashSet::new();
-        let large = count > 16;
+        let large = count > FEW;
         for (raw_key, raw_value) in fields {
             let key: Cow<'a, str> = if raw_key.contains('\\') {
                 match serde_json::from_str::<String>(&format!("\"{raw_key}\"")) {
@@ -196,9 +222,10 @@ impl DocumentEncoder {
     }
 
     fn push_value(&mut self, raw: &str, out: &mut Vec<u8>) {
-        let nested = raw.starts_with('{') || raw.starts_with('[');
-        let needs_dedot = self.opts.replace_dots && nested && raw.contains('.');
-        let has_newline = raw.contains('\n') || raw.contains('\r');
+        let b = raw.as_bytes();
+        let nested = matches!(b.first(), Some(b'{' | b'['));
+        let needs_dedot = self.opts.replace_dots && nested && memchr::memchr(b'.', b).is_some();
+        let has_newline = memchr::memchr2(b'\n', b'\r', b).is_some();
         if !needs_dedot && !has_newline {
             out.extend_from_slice(raw.as_bytes());
             return;

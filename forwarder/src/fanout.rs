@@ -1,5 +1,5 @@
 //! Fan-out: one pipe, several outputs. Every output gets the same records, shared (an
-//! `Arc<Vec<Record>>`, never a copy per output), and its own share of the batch's delivery; the
+//! `Arc<Records>`, never a copy per output), and its own share of the batch's delivery; the
 //! batch is settled (the files' checkpoints may move) when every output has settled its share.
 //!
 //! With one output there is no fan-out task: [`OutputFeed::direct`] reads the pipe itself and
@@ -12,12 +12,12 @@
 
 use std::sync::Arc;
 
-use logship_collector::{BatchReceiver, Delivery, Record};
+use logship_collector::{BatchReceiver, Delivery, Records};
 use tokio::sync::mpsc;
 
 /// Records shared by the outputs that receive them, and this output's share of the delivery.
 pub struct SharedBatch {
-    pub records: Arc<Vec<Record>>,
+    pub records: Arc<Records>,
     pub delivery: Delivery,
 }
 

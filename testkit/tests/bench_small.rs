@@ -12,6 +12,8 @@ fn small(work: &std::path::Path, agent: PathBuf) -> BenchOptions {
     let spec = bench::case_spec("small").unwrap();
     let mut o = BenchOptions::new("small", spec, agent, work.to_path_buf());
     o.verbose = false;
+    // The stand-in adds no pod metadata.
+    o.kube = false;
     o.settle = Duration::from_millis(100);
     o
 }

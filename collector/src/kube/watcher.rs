@@ -19,6 +19,9 @@ use super::meta::{MetaOptions, PodMeta};
 use super::stats::KubeStats;
 use super::store::PodStore;
 
+/// Pods per page of the initial list (and of every list after a 410).
+const LIST_PAGE: u32 = 100;
+
 /// How often deleted pods past the delete delay are forgotten.
 const PURGE_EVERY: Duration = Duration::from_secs(5);
 
@@ -36,8 +39,13 @@ pub async fn watch_pods(
 ) {
     let api: Api<Pod> = Api::all(client);
     let selector = format!("spec.nodeName={}", cfg.node_name);
-    let events =
-        watcher::watcher(api, watcher::Config::default().fields(&selector)).default_backoff();
+    // Pages of 100 pods rather than kube-rs's 500: a page is held whole, as JSON and as `Pod`s,
+    // while its pods are cut down to `PodMeta`, and a node's full list arrives in a few
+    // requests either way (a 2,000-pod list cost 6 MB of peak memory in 500-pod pages).
+    let config = watcher::Config::default()
+        .fields(&selector)
+        .page_size(LIST_PAGE);
+    let events = watcher::watcher(api, config).default_backoff();
     let mut events = std::pin::pin!(events);
     let mut purge = tokio::time::interval(PURGE_EVERY);
     let mut report = Report::default();

@@ -39,7 +39,7 @@ inputs: /var/log/containers/*.log
 forward input: 0.0.0.0:24224 (fluent forward protocol; acks once the outputs have the records)
 journald: off (LOGSHIP_JOURNALD=false)
 records: merge JSON log: yes; replace dots in keys: yes; deterministic _id: yes
-batches: up to 5MiB or every 1s; 2 in flight; retries: up to 5
+batches: up to 2MiB or every 1s; 2 in flight; retries: up to 5
 retention: keep 7 days of logstash-* and heapster-* indices
 state dir: /var/lib/logship
 http: 0.0.0.0:2020 (/metrics, /healthz, /readyz)

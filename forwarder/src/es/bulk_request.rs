@@ -21,8 +21,14 @@ pub struct BulkRequest {
 
 impl BulkRequest {
     pub fn new(capacity: usize) -> BulkRequest {
+        BulkRequest::with_body(Vec::with_capacity(capacity))
+    }
+
+    /// A request written into `body` (emptied first): a buffer a sent request gave back.
+    pub fn with_body(mut body: Vec<u8>) -> BulkRequest {
+        body.clear();
         BulkRequest {
-            body: Vec::with_capacity(capacity),
+            body,
             items: Vec::new(),
             deliveries: Vec::new(),
         }
@@ -41,6 +47,58 @@ impl BulkRequest {
             },
             self.deliveries,
         )
+    }
+}
+
+/// Body buffers of sent requests, kept for the next ones: a request body is megabytes, and
+/// allocating and freeing it for every request left the allocator's heap fragmented (and paid
+/// the page faults each time).
+pub struct BodyPool {
+    free: std::sync::Mutex<Vec<Vec<u8>>>,
+    keep: usize,
+    capacity: usize,
+}
+
+impl BodyPool {
+    /// Keeps up to `keep` buffers; new ones get `capacity` bytes.
+    pub fn new(keep: usize, capacity: usize) -> BodyPool {
+        BodyPool {
+            free: std::sync::Mutex::new(Vec::new()),
+            keep,
+            capacity,
+        }
+    }
+
+    pub fn request(&self) -> BulkRequest {
+        let reused = self.free.lock().ok().and_then(|mut f| f.pop());
+        match reused {
+            Some(body) => BulkRequest::with_body(body),
+            None => BulkRequest::new(self.capacity),
+        }
+    }
+
+    /// Takes a sent body back, if nothing else holds it any more.
+    pub fn give_back(&self, body: Bytes) {
+        let Ok(body) = body.try_into_mut() else {
+            return;
+        };
+        let body = Vec::from(body);
+        if body.capacity() < self.capacity {
+            return;
+        }
+        if let Ok(mut free) = self.free.lock() {
+            if free.len() < self.keep {
+                free.push(body);
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.free.lock().map_or(0, |f| f.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -153,7 +211,7 @@ impl BulkEncoder {
         }
         if self.doc_ids {
             out.extend_from_slice(b",\"_id\":\"");
-            out.extend_from_slice(document_id(r).as_bytes());
+            push_document_id(r, out);
             out.push(b'"');
         }
         out.extend_from_slice(b"}}\n");
@@ -169,12 +227,28 @@ pub fn document_id(r: &Record) -> String {
     format!("{:016x}-{:x}", r.source.id, r.start_offset)
 }
 
+/// [`document_id`] written straight into the body (it is in every action line: no allocation,
+/// no formatting machinery).
+fn push_document_id(r: &Record, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let id = r.source.id;
+    out.extend((0..16).rev().map(|i| HEX[((id >> (i * 4)) & 0xf) as usize]));
+    out.push(b'-');
+    let offset = r.start_offset;
+    let digits = (64 - offset.leading_zeros()).div_ceil(4).max(1);
+    out.extend(
+        (0..digits)
+            .rev()
+            .map(|i| HEX[((offset >> (i * 4)) & 0xf) as usize]),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::document::DocumentOptions;
     use logship_collector::json_merge::MergedObject;
-    use logship_collector::{EventTime, JsonText, MetricFamily, Source};
+    use logship_collector::{EventTime, JsonText, MetricFamily, RecordKind, Source};
     use std::sync::Arc;
 
     fn metric(family: MetricFamily) -> Record {
@@ -226,5 +300,51 @@ mod tests {
             action(&mut es6, &r),
             r#"{"index":{"_index":"heapster-network-2026.06.26","_type":"_doc"}}"#
         );
+    }
+
+    #[test]
+    fn bodies_are_reused_once_nothing_else_holds_them() {
+        let pool = BodyPool::new(1, 1024);
+        let mut req = pool.request();
+        req.body.extend_from_slice(b"x");
+        let (body, _) = req.finish();
+        let held = body.body.clone();
+        pool.give_back(body.body);
+        assert!(pool.is_empty(), "still held elsewhere: not taken back");
+        pool.give_back(held);
+        assert_eq!(pool.len(), 1);
+        let again = pool.request();
+        assert!(again.body.is_empty() && again.body.capacity() >= 1024);
+        assert!(pool.is_empty());
+        pool.give_back(Bytes::from(vec![0u8; 10]));
+        assert!(pool.is_empty(), "too small to be worth keeping");
+    }
+
+    #[test]
+    fn the_written_id_is_the_formatted_one() {
+        let source = Arc::new(Source {
+            id: 0x00ab_cdef_0123_4567,
+            path: "/x.log".into(),
+            tag: "x".into(),
+            pod: None,
+            meta: None,
+        });
+        for offset in [0, 1, 0xf, 0x10, 0xdead_beef, u64::MAX] {
+            let r = Record {
+                source: Arc::clone(&source),
+                start_offset: offset,
+                end_offset: offset,
+                time: EventTime::now(),
+                time_text: "".into(),
+                stream: None,
+                log: JsonText::escape("x"),
+                merged: None,
+                truncated: false,
+                kind: RecordKind::Line,
+            };
+            let mut out = Vec::new();
+            push_document_id(&r, &mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), document_id(&r));
+        }
     }
 }

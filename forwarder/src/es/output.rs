@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use logship_collector::Delivery;
 use tokio::sync::Semaphore;
 
-use super::bulk_request::{BulkBody, BulkEncoder, BulkRequest};
+use super::bulk_request::{BodyPool, BulkBody, BulkEncoder, BulkRequest};
 use super::client::{EsClient, EsTarget};
 use super::flavor::EsFlavor;
 use super::response::{parse, BulkOutcome, ItemOutcome};
@@ -44,7 +44,7 @@ impl EsOutputConfig {
     pub fn new(targets: Vec<EsTarget>, dead_letter_path: PathBuf) -> EsOutputConfig {
         EsOutputConfig {
             targets,
-            batch_bytes: 5 << 20,
+            batch_bytes: 2 << 20,
             flush_interval: Duration::from_secs(1),
             concurrency: 2,
             doc_ids: true,
@@ -61,6 +61,7 @@ impl EsOutputConfig {
 
 struct Shared {
     client: EsClient,
+    bodies: BodyPool,
     cfg: EsOutputConfig,
     stats: Arc<OutputStats>,
     dead_letters: DeadLetters,
@@ -74,8 +75,12 @@ pub async fn run_elasticsearch(
     stats: Arc<OutputStats>,
 ) -> Result<(), String> {
     let client = EsClient::with_tls(cfg.targets.clone(), cfg.request_timeout, cfg.tls.clone())?;
+    // Room for a document past the batch size; one buffer per request in flight, the one being
+    // filled and the one waiting for a slot.
+    let bodies = BodyPool::new(cfg.concurrency.max(1) + 2, cfg.batch_bytes + (1 << 20));
     let shared = Arc::new(Shared {
         client,
+        bodies,
         dead_letters: DeadLetters::new(cfg.dead_letter_path.clone()),
         cfg,
         stats,
@@ -94,7 +99,7 @@ pub async fn run_elasticsearch(
     let slots = Arc::new(Semaphore::new(concurrency));
     let batch_bytes = shared.cfg.batch_bytes;
     let flush_every = shared.cfg.flush_interval;
-    let mut current = BulkRequest::new(batch_bytes + (1 << 20));
+    let mut current = shared.bodies.request();
     let mut oldest: Option<Instant> = None;
     let mut ticker = tokio::time::interval(flush_every.min(Duration::from_millis(100)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -102,20 +107,37 @@ pub async fn run_elasticsearch(
         tokio::select! {
             batch = rx.recv() => {
                 let Some(batch) = batch else { break };
-                for r in batch.records.iter() {
+                // A request ends as soon as it reaches the batch size, even inside a batch of
+                // records (whose delivery is then shared by the requests it spans): a body
+                // never outgrows its buffer by more than one document.
+                let mut delivery = Some(batch.delivery);
+                let n = batch.records.len();
+                for (i, r) in batch.records.iter().enumerate() {
                     encoder.push(r, &mut current);
-                }
-                current.deliveries.push(batch.delivery);
-                oldest.get_or_insert_with(Instant::now);
-                if current.body.len() >= batch_bytes {
-                    let full = std::mem::replace(&mut current, BulkRequest::new(batch_bytes + (1 << 20)));
+                    if current.body.len() < batch_bytes {
+                        continue;
+                    }
+                    if let Some(d) = delivery.take() {
+                        if i + 1 == n {
+                            current.deliveries.push(d);
+                        } else {
+                            let mut halves = d.split(2).into_iter();
+                            current.deliveries.extend(halves.next());
+                            delivery = halves.next();
+                        }
+                    }
+                    let full = std::mem::replace(&mut current, shared.bodies.request());
                     dispatch(&shared, &slots, full).await;
                     oldest = None;
+                }
+                if let Some(d) = delivery {
+                    current.deliveries.push(d);
+                    oldest.get_or_insert_with(Instant::now);
                 }
             }
             _ = ticker.tick() => {
                 if oldest.is_some_and(|t| t.elapsed() >= flush_every) {
-                    let due = std::mem::replace(&mut current, BulkRequest::new(batch_bytes + (1 << 20)));
+                    let due = std::mem::replace(&mut current, shared.bodies.request());
                     dispatch(&shared, &slots, due).await;
                     oldest = None;
                 }
@@ -189,6 +211,7 @@ async fn deliver(shared: &Shared, body: BulkBody) {
                     Ok(BulkOutcome::AllAccepted) => {
                         accepted(stats, n, part.body.len());
                         backoff.reset();
+                        shared.bodies.give_back(part.body);
                         continue;
                     }
                     Ok(BulkOutcome::Items(outcomes)) => {

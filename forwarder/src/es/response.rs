@@ -14,6 +14,7 @@ pub enum ItemOutcome {
 
 #[derive(Deserialize)]
 struct BulkResponse<'a> {
+    #[allow(dead_code)]
     errors: bool,
     #[serde(default, borrow)]
     items: Vec<std::collections::HashMap<&'a str, Item<'a>>>,
@@ -34,15 +35,73 @@ pub enum BulkOutcome {
     Items(Vec<ItemOutcome>),
 }
 
+/// The response with its items checked as [`BulkResponse`] reads them, but only counted: with
+/// `errors` false (the common case, one item per document) nothing is built per item.
+#[derive(Deserialize)]
+struct BulkHead {
+    errors: bool,
+    #[serde(default)]
+    #[allow(dead_code)] // read for its checks only
+    items: CheckedItems,
+}
+
+#[derive(Default)]
+struct CheckedItems;
+
+impl<'de> Deserialize<'de> for CheckedItems {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Items;
+        impl<'de> serde::de::Visitor<'de> for Items {
+            type Value = CheckedItems;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of items")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<CheckedItems, A::Error> {
+                while seq.next_element::<CheckedItem>()?.is_some() {}
+                Ok(CheckedItems)
+            }
+        }
+        d.deserialize_seq(Items)
+    }
+}
+
+/// One item: a map of actions to [`Item`]s, like `HashMap<&str, Item>` without the map.
+struct CheckedItem;
+
+impl<'de> Deserialize<'de> for CheckedItem {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Actions;
+        impl<'de> serde::de::Visitor<'de> for Actions {
+            type Value = CheckedItem;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an item")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CheckedItem, A::Error> {
+                while map.next_entry::<&'de str, Item<'de>>()?.is_some() {}
+                Ok(CheckedItem)
+            }
+        }
+        d.deserialize_map(Actions)
+    }
+}
+
 /// Parses a 200 response to a request of `expected` items.
 pub fn parse(body: &[u8], expected: usize) -> Result<BulkOutcome, String> {
-    let resp: BulkResponse = serde_json::from_slice(body).map_err(|e| {
+    let unreadable = |e: serde_json::Error| {
         let head = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
         format!("unreadable _bulk response ({e}): {head:?}")
-    })?;
-    if !resp.errors {
+    };
+    let head: BulkHead = serde_json::from_slice(body).map_err(unreadable)?;
+    if !head.errors {
         return Ok(BulkOutcome::AllAccepted);
     }
+    let resp: BulkResponse = serde_json::from_slice(body).map_err(unreadable)?;
     if resp.items.len() != expected {
         return Err(format!(
             "_bulk response has {} items for {} documents",
@@ -111,6 +170,19 @@ mod tests {
         assert!(parse(b"<html>oops</html>", 1).is_err());
         assert!(parse(b"", 1).is_err());
         assert!(parse(br#"{"errors":true,"items":[]}"#, 2).is_err());
+    }
+
+    #[test]
+    fn items_are_checked_even_when_all_were_accepted() {
+        for bad in [
+            &br#"{"errors":false,"items":[{"index":{"status":"201"}}]}"#[..],
+            br#"{"errors":false,"items":[{"index":{}}]}"#,
+            br#"{"errors":false,"items":[7]}"#,
+            br#"{"errors":false,"items":[{"index":{"status":201}}"#,
+            br#"{"errors":false,"items":[{"index":{"status":201}}]} x"#,
+        ] {
+            assert!(parse(bad, 1).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! The agent process: spawning it in its own process group, reading its CPU and memory from
 //! /proc while it runs, and reaping it with wait4() for the kernel's own accounting (user and
-//! system CPU of all its threads, peak RSS), the same figures `/usr/bin/time -v` prints.
+//! system CPU of all its threads), the same figures `/usr/bin/time -v` prints.
+//!
+//! Peak RSS is the agent's `VmHWM`, read from /proc at every poll until it exits, not wait4's
+//! `ru_maxrss`: Linux carries the high-water mark of the address space a process had before
+//! `exec` into `ru_maxrss`, and before exec the agent is a fork of the driver, whose memory
+//! (the API double's pods, the generator's buffers) would then count as the agent's.
 
 use anyhow::Context;
 use std::os::unix::process::CommandExt;
@@ -14,7 +19,22 @@ pub struct Exit {
     pub signal: Option<i32>,
     pub user_s: f64,
     pub sys_s: f64,
+    /// wait4's `ru_maxrss`: includes the driver's memory at fork time (see the module docs).
     pub maxrss_kib: u64,
+    /// The agent's own peak resident set (`VmHWM`), as last read before it exited.
+    pub hwm_kib: u64,
+}
+
+impl Exit {
+    /// The agent's peak RSS in MiB: `VmHWM` when it could be read, else `ru_maxrss`.
+    pub fn peak_rss_mib(&self) -> f64 {
+        let kib = if self.hwm_kib > 0 {
+            self.hwm_kib
+        } else {
+            self.maxrss_kib
+        };
+        kib as f64 / 1024.0
+    }
 }
 
 /// A spawned agent; killed and reaped on drop if still running, so a failing bench never
@@ -22,6 +42,7 @@ pub struct Exit {
 pub struct Agent {
     pid: libc::pid_t,
     exit: Option<Exit>,
+    hwm_kib: u64,
 }
 
 impl Agent {
@@ -46,7 +67,11 @@ impl Agent {
         let pid = libc::pid_t::try_from(child.id()).context("pid out of range")?;
         // Reaped with wait4 below, never through `child`, so the rusage is ours to read.
         drop(child);
-        Ok(Agent { pid, exit: None })
+        Ok(Agent {
+            pid,
+            exit: None,
+            hwm_kib: 0,
+        })
     }
 
     pub fn pid(&self) -> libc::pid_t {
@@ -61,6 +86,10 @@ impl Agent {
     pub fn poll(&mut self, block: bool) -> anyhow::Result<Option<Exit>> {
         if self.exit.is_some() {
             return Ok(self.exit);
+        }
+        // The high-water mark only grows; read while the process still has its memory.
+        if let Some(kib) = proc_status_kib(self.pid, "VmHWM") {
+            self.hwm_kib = self.hwm_kib.max(kib);
         }
         let mut status: libc::c_int = 0;
         // SAFETY: zeroed rusage is a valid value to be overwritten by the kernel.
@@ -86,6 +115,7 @@ impl Agent {
             user_s: tv(ru.ru_utime),
             sys_s: tv(ru.ru_stime),
             maxrss_kib: u64::try_from(ru.ru_maxrss).unwrap_or(0),
+            hwm_kib: self.hwm_kib,
         };
         self.exit = Some(e);
         Ok(self.exit)

@@ -23,7 +23,8 @@ struct Args {
     /// variables are not passed on.
     #[arg(long = "env")]
     env: Vec<String>,
-    /// Case(s) to run, comma-separated or repeated: standard, cri, files2000, long, small.
+    /// Case(s) to run, comma-separated or repeated: standard, cri, files2000, long, small,
+    /// idle, startup.
     #[arg(long, value_delimiter = ',', default_value = "standard")]
     case: Vec<String>,
     /// List the cases and exit.
@@ -71,6 +72,13 @@ struct Args {
     /// Give up when no record arrives for this many seconds.
     #[arg(long, default_value_t = 60.0)]
     stall: f64,
+    /// Run without the Kubernetes API double (no NODE_NAME, no kubeconfig): records carry
+    /// the pod fields of their file names only. Implied by `--agent standin`.
+    #[arg(long)]
+    no_kube: bool,
+    /// The idle case: seconds of one line per file per second.
+    #[arg(long, default_value_t = 30)]
+    idle_seconds: u64,
     /// No progress lines on stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -100,9 +108,10 @@ fn run(a: Args) -> anyhow::Result<bool> {
         }
         return Ok(true);
     }
+    let standin = a.agent.as_ref().is_some_and(|p| p.as_os_str() == "standin");
     let agent = match &a.agent {
         None => sibling("logship")?,
-        Some(p) if p.as_os_str() == "standin" => sibling("bench-standin-agent")?,
+        Some(_) if standin => sibling("bench-standin-agent")?,
         Some(p) => p.clone(),
     };
     let mut extra_env = Vec::new();
@@ -134,6 +143,9 @@ fn run(a: Args) -> anyhow::Result<bool> {
         opts.timeout = a.timeout.map(Duration::from_secs_f64);
         opts.stall = Duration::from_secs_f64(a.stall);
         opts.verbose = !a.quiet;
+        // The stand-in enriches nothing.
+        opts.kube = !a.no_kube && !standin;
+        opts.idle_seconds = a.idle_seconds;
         let r = bench::run(&opts)?;
         println!("{}", r.line());
         if let Some(dir) = &r.run_dir {

@@ -1,0 +1,186 @@
+//! The idle case: many files that each get one line per second, the load of a quiet node. It
+//! shows what watching costs (CPU % of one core, which busy polling would make grow with the
+//! number of files) and how soon a line written reaches the sink.
+//!
+//! Sequence: generate the files (one line each) in the run directory, start the agent and wait
+//! for those lines, let it settle, then for `idle_seconds` write one line into every file at
+//! the start of each second. The CPU figure is the agent's CPU over exactly that window (from
+//! /proc). A round's latency is from the moment its first line was written to the moment the
+//! sink held every line of it: the worst line of the round.
+
+use super::append::Appender;
+use super::process::{proc_cpu, Agent};
+use super::setup::{generate, git_commit, load_avg, unix_now, RunDir, Services};
+use super::{BenchOptions, BenchResult, IdleFigures};
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// Time the agent gets after the initial lines arrived before the window opens.
+const SETTLE: Duration = Duration::from_secs(2);
+
+pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchResult> {
+    opts.check_agent()?;
+    let load_avg_1m = load_avg();
+    let unix_time = unix_now();
+    let run_dir = RunDir::create(opts)?;
+    let wdir = run_dir.path.join("w");
+    let manifest = generate(&wdir, &opts.spec, opts.verbose)?;
+    let services = Services::start(opts, &wdir, &run_dir, &opts.spec.node)?;
+    let sink = &services.sink;
+    let cmd = services.agent_command(opts, &wdir, &run_dir.state, "127.0.0.1:0");
+    let rounds = opts.idle_seconds.max(1);
+    let initial = manifest.records;
+    let expected = initial + rounds * manifest.file_count as u64;
+    if opts.verbose {
+        eprintln!(
+            "[bench] {}: {} files, then one line per file per second for {rounds}s",
+            opts.case, manifest.file_count
+        );
+    }
+    let t0 = Instant::now();
+    let mut agent = Agent::spawn(cmd, run_dir.log("agent.log")?)?;
+    let mut status = "ok";
+    let deadline = t0 + opts.stall;
+    while sink.docs() < initial {
+        if agent.poll(false)?.is_some() {
+            status = "agent-exited";
+            break;
+        }
+        if Instant::now() > deadline {
+            status = "stalled";
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut figures = None;
+    if status == "ok" {
+        std::thread::sleep(SETTLE);
+        let mut appender = Appender::open(&manifest.container_paths(&wdir), opts.spec.format)?;
+        let (f, s) = write_rounds(&mut appender, &agent, sink, initial, rounds)?;
+        figures = Some(f);
+        status = s;
+    }
+    std::thread::sleep(opts.settle);
+    let at_stop = sink.stats();
+    let (exit, stop) = agent.terminate(opts.grace)?;
+    let samples = sink.samples();
+    let enriched = services.enriched();
+    let sink_final = services.sink.stop();
+    if status == "ok" && exit.code != Some(0) {
+        status = "bad-exit";
+    } else if status == "ok" && enriched == Some(false) {
+        status = "not-enriched";
+    }
+    let keep = opts.keep || status != "ok";
+    run_dir.finish(&samples, keep);
+    let cpu = exit.user_s + exit.sys_s;
+    let wall = t0.elapsed().as_secs_f64();
+    Ok(BenchResult {
+        case: opts.case.clone(),
+        status: status.to_string(),
+        format: opts.spec.format.to_string(),
+        files: manifest.file_count,
+        records: expected,
+        lines: manifest.lines + rounds * manifest.file_count as u64,
+        input_bytes: manifest.bytes,
+        docs: at_stop.docs,
+        docs_final: sink_final.docs,
+        duplicates: sink_final.docs.saturating_sub(expected),
+        wall_s: wall,
+        first_doc_s: at_stop
+            .first_doc_at
+            .map(|t| t.saturating_duration_since(t0).as_secs_f64()),
+        records_per_s: expected as f64 / wall,
+        mb_per_s: 0.0,
+        cpu_user_s: exit.user_s,
+        cpu_sys_s: exit.sys_s,
+        cpu_s: cpu,
+        cpu_s_per_gb: 0.0,
+        peak_rss_mib: exit.peak_rss_mib(),
+        wait4_maxrss_mib: exit.maxrss_kib as f64 / 1024.0,
+        cpu_at_done_s: None,
+        rss_hwm_at_done_mib: None,
+        exit_code: exit.code,
+        exit_signal: exit.signal,
+        stop_s: stop.as_secs_f64(),
+        sink_cpu_s: sink_final.cpu_s,
+        sink_bulk_requests: sink_final.bulk_requests,
+        sink_body_bytes: sink_final.body_bytes,
+        sink_wire_bytes: sink_final.wire_bytes,
+        sink_max_docs_per_request: sink_final.max_docs_per_request,
+        sink_indices: sink_final.indices.clone(),
+        sink_distinct_ids: sink_final.verify.as_ref().map(|v| v.distinct_ids),
+        enriched,
+        idle: figures,
+        startup: None,
+        agent: opts.agent.display().to_string(),
+        commit: git_commit(&opts.agent),
+        load_avg_1m,
+        ncpu: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        unix_time,
+        workload_dir: wdir.display().to_string(),
+        run_dir: keep.then(|| run_dir.path.display().to_string()),
+    })
+}
+
+/// The measured window: a round of lines at the start of every second, the sink watched in
+/// between. Returns the figures and `ok`, or `stalled` when lines were still missing 10 s
+/// after the last round.
+fn write_rounds(
+    appender: &mut Appender,
+    agent: &Agent,
+    sink: &crate::bulk_sink::BulkSink,
+    initial: u64,
+    rounds: u64,
+) -> anyhow::Result<(IdleFigures, &'static str)> {
+    let per_round = appender.files() as u64;
+    // (docs the sink must hold, when the round's first line was written)
+    let mut waiting: VecDeque<(u64, Instant)> = VecDeque::new();
+    let mut latencies = Vec::with_capacity(rounds as usize);
+    let settle = |waiting: &mut VecDeque<(u64, Instant)>, latencies: &mut Vec<f64>| {
+        let docs = sink.docs();
+        let now = Instant::now();
+        while waiting.front().is_some_and(|(target, _)| docs >= *target) {
+            if let Some((_, at)) = waiting.pop_front() {
+                latencies.push(now.duration_since(at).as_secs_f64());
+            }
+        }
+    };
+    let cpu0 = proc_cpu(agent.pid()).map_or(0.0, |(u, s)| u + s);
+    let start = Instant::now();
+    for round in 0..rounds {
+        let at = start + Duration::from_secs(round);
+        while Instant::now() < at {
+            settle(&mut waiting, &mut latencies);
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let written_at = Instant::now();
+        appender.write_round(round)?;
+        waiting.push_back((initial + (round + 1) * per_round, written_at));
+    }
+    let end = start + Duration::from_secs(rounds);
+    while Instant::now() < end {
+        settle(&mut waiting, &mut latencies);
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let cpu = proc_cpu(agent.pid()).map_or(0.0, |(u, s)| u + s) - cpu0;
+    let window = start.elapsed().as_secs_f64();
+    let give_up = Instant::now() + Duration::from_secs(10);
+    while !waiting.is_empty() && Instant::now() < give_up {
+        settle(&mut waiting, &mut latencies);
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let missing = !waiting.is_empty();
+    // Rounds whose lines never all arrived count as the longest wait seen.
+    latencies.extend(waiting.iter().map(|(_, at)| at.elapsed().as_secs_f64()));
+    latencies.sort_by(f64::total_cmp);
+    let figures = IdleFigures {
+        seconds: rounds,
+        lines_written: rounds * per_round,
+        cpu_s: cpu,
+        cpu_pct_of_core: 100.0 * cpu / window,
+        latency_max_s: latencies.last().copied().unwrap_or(0.0),
+        latency_p50_s: latencies.get(latencies.len() / 2).copied().unwrap_or(0.0),
+    };
+    Ok((figures, if missing { "stalled" } else { "ok" }))
+}

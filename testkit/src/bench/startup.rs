@@ -1,0 +1,183 @@
+//! The start-up case: an agent restarted on a node with many checkpointed files. It shows how
+//! long a restart (an upgrade, an OOM kill) leaves the node unwatched.
+//!
+//! Sequence: generate the files in the run directory; run the agent until the sink has every
+//! record and stop it (it writes its checkpoints); append one line to every file; start it
+//! again with the same state directory and measure, from the spawn, when `/readyz` first
+//! answers 200, when the first new record arrives and when all of them have. Exactly one new
+//! record per file is expected: more means the checkpoints were not used.
+
+use super::append::Appender;
+use super::http::HttpClient;
+use super::process::Agent;
+use super::setup::{free_local_addr, generate, git_commit, load_avg, unix_now, RunDir, Services};
+use super::{BenchOptions, BenchResult, StartupFigures};
+use anyhow::Context;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchResult> {
+    opts.check_agent()?;
+    let load_avg_1m = load_avg();
+    let unix_time = unix_now();
+    let run_dir = RunDir::create(opts)?;
+    let wdir = run_dir.path.join("w");
+    let manifest = generate(&wdir, &opts.spec, opts.verbose)?;
+    let services = Services::start(opts, &wdir, &run_dir, &opts.spec.node)?;
+    let sink = &services.sink;
+    let first_records = manifest.records;
+    let files = manifest.file_count as u64;
+    let expected = first_records + files;
+
+    // First life: read everything, stop, leave checkpoints behind.
+    let cmd = services.agent_command(opts, &wdir, &run_dir.state, "127.0.0.1:0");
+    let mut agent = Agent::spawn(cmd, run_dir.log("agent.log")?)?;
+    let mut status = wait_for(sink, &mut agent, first_records, opts.stall)?;
+    // The checkpoints follow the acknowledgements closely; a moment lets the last one land.
+    std::thread::sleep(opts.settle);
+    let (exit1, _) = agent.terminate(opts.grace)?;
+    if status == "ok" && exit1.code != Some(0) {
+        status = "bad-exit";
+    }
+    let checkpoints = count_checkpoints(&run_dir.state)?;
+    if opts.verbose {
+        eprintln!(
+            "[bench] {}: first run done, {checkpoints} checkpoints; appending one line per file",
+            opts.case
+        );
+    }
+    let mut appender = Appender::open(&manifest.container_paths(&wdir), opts.spec.format)?;
+    appender.write_round(0)?;
+
+    // Second life: measured.
+    let addr = free_local_addr()?;
+    let cmd = services.agent_command(opts, &wdir, &run_dir.state, &addr);
+    let t0 = Instant::now();
+    let mut agent = Agent::spawn(cmd, run_dir.log("agent-2.log")?)?;
+    let mut ready_s = None;
+    let mut first_s = None;
+    let mut all_s = None;
+    let deadline = t0 + opts.stall;
+    while status == "ok" && (ready_s.is_none() || all_s.is_none()) {
+        if ready_s.is_none() && readyz(&addr) {
+            ready_s = Some(t0.elapsed().as_secs_f64());
+        }
+        let docs = sink.docs();
+        if first_s.is_none() && docs > first_records {
+            first_s = Some(t0.elapsed().as_secs_f64());
+        }
+        if all_s.is_none() && docs >= expected {
+            all_s = Some(t0.elapsed().as_secs_f64());
+        }
+        if agent.poll(false)?.is_some() {
+            status = "agent-exited";
+        } else if Instant::now() > deadline {
+            status = "stalled";
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    std::thread::sleep(opts.settle);
+    let at_stop = sink.stats();
+    let (exit, stop) = agent.terminate(opts.grace)?;
+    let samples = sink.samples();
+    let enriched = services.enriched();
+    let sink_final = services.sink.stop();
+    if status == "ok" && exit.code != Some(0) {
+        status = "bad-exit";
+    } else if status == "ok" && enriched == Some(false) {
+        status = "not-enriched";
+    }
+    let keep = opts.keep || status != "ok";
+    run_dir.finish(&samples, keep);
+    let cpu = exit.user_s + exit.sys_s;
+    let figures = StartupFigures {
+        checkpoints,
+        ready_s,
+        first_new_record_s: first_s,
+        all_new_records_s: all_s,
+        new_records: sink_final.docs.saturating_sub(first_records),
+    };
+    Ok(BenchResult {
+        case: opts.case.clone(),
+        status: status.to_string(),
+        format: opts.spec.format.to_string(),
+        files: manifest.file_count,
+        records: expected,
+        lines: manifest.lines + files,
+        input_bytes: manifest.bytes,
+        docs: at_stop.docs,
+        docs_final: sink_final.docs,
+        duplicates: sink_final.docs.saturating_sub(expected),
+        wall_s: all_s.unwrap_or(0.0),
+        first_doc_s: None,
+        records_per_s: 0.0,
+        mb_per_s: 0.0,
+        cpu_user_s: exit.user_s,
+        cpu_sys_s: exit.sys_s,
+        cpu_s: cpu,
+        cpu_s_per_gb: 0.0,
+        peak_rss_mib: exit.peak_rss_mib(),
+        wait4_maxrss_mib: exit.maxrss_kib as f64 / 1024.0,
+        cpu_at_done_s: None,
+        rss_hwm_at_done_mib: None,
+        exit_code: exit.code,
+        exit_signal: exit.signal,
+        stop_s: stop.as_secs_f64(),
+        sink_cpu_s: sink_final.cpu_s,
+        sink_bulk_requests: sink_final.bulk_requests,
+        sink_body_bytes: sink_final.body_bytes,
+        sink_wire_bytes: sink_final.wire_bytes,
+        sink_max_docs_per_request: sink_final.max_docs_per_request,
+        sink_indices: sink_final.indices.clone(),
+        sink_distinct_ids: sink_final.verify.as_ref().map(|v| v.distinct_ids),
+        enriched,
+        idle: None,
+        startup: Some(figures),
+        agent: opts.agent.display().to_string(),
+        commit: git_commit(&opts.agent),
+        load_avg_1m,
+        ncpu: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        unix_time,
+        workload_dir: wdir.display().to_string(),
+        run_dir: keep.then(|| run_dir.path.display().to_string()),
+    })
+}
+
+/// Waits until the sink holds `want` documents: `ok`, `agent-exited` or `stalled`.
+fn wait_for(
+    sink: &crate::bulk_sink::BulkSink,
+    agent: &mut Agent,
+    want: u64,
+    stall: Duration,
+) -> anyhow::Result<&'static str> {
+    let deadline = Instant::now() + stall;
+    while sink.docs() < want {
+        if agent.poll(false)?.is_some() {
+            return Ok("agent-exited");
+        }
+        if Instant::now() > deadline {
+            return Ok("stalled");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok("ok")
+}
+
+fn readyz(addr: &str) -> bool {
+    HttpClient::new(addr)
+        .get("/readyz")
+        .is_ok_and(|r| r.status == 200)
+}
+
+/// Files in the agent's checkpoint file (its first line is the JSON body).
+fn count_checkpoints(state: &Path) -> anyhow::Result<u64> {
+    let path = state.join("checkpoints.json");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let body: serde_json::Value = serde_json::from_str(text.lines().next().unwrap_or(""))
+        .with_context(|| format!("parsing {}", path.display()))?;
+    Ok(body
+        .get("files")
+        .and_then(|f| f.as_array())
+        .map_or(0, |f| f.len() as u64))
+}
