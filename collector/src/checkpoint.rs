@@ -28,10 +28,18 @@ pub struct Checkpoint {
     pub last_seen: u64,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct Body {
     version: u32,
     files: Vec<Checkpoint>,
+}
+
+/// [`Body`] as written: the entries by reference (a node's thousand files are written every
+/// time one of them moves on).
+#[derive(Serialize)]
+struct BodyRef<'a> {
+    version: u32,
+    files: Vec<&'a Checkpoint>,
 }
 
 const FILE_NAME: &str = "checkpoints.json";
@@ -52,6 +60,8 @@ pub struct CheckpointStore {
     dir: PathBuf,
     entries: HashMap<u64, Checkpoint>,
     dirty: bool,
+    /// The text of the last write, kept for the next (it is rewritten often).
+    scratch: Vec<u8>,
     /// Whether a checkpoint file existed at start (a first start reads files per `read_from`).
     pub existed: bool,
 }
@@ -69,6 +79,7 @@ impl CheckpointStore {
             dir: dir.to_owned(),
             entries: HashMap::new(),
             dirty: false,
+            scratch: Vec::new(),
             existed: false,
         };
         let text = match fs::read(&path) {
@@ -174,14 +185,14 @@ impl CheckpointStore {
         if !self.dirty {
             return Ok(());
         }
-        let mut files: Vec<Checkpoint> = self.entries.values().cloned().collect();
+        let mut files: Vec<&Checkpoint> = self.entries.values().collect();
         files.sort_by(|a, b| a.path.cmp(&b.path).then(a.id.cmp(&b.id)));
-        let body = serde_json::to_string(&Body { version: 1, files })
+        let mut text = std::mem::take(&mut self.scratch);
+        text.clear();
+        serde_json::to_writer(&mut text, &BodyRef { version: 1, files })
             .map_err(|e| io::Error::other(e.to_string()))?;
-        let text = format!(
-            "{body}\n{CHECKSUM_PREFIX}{:016x}\n",
-            fnv1a(FNV_OFFSET, body.as_bytes())
-        );
+        let sum = fnv1a(FNV_OFFSET, &text);
+        text.extend_from_slice(format!("\n{CHECKSUM_PREFIX}{sum:016x}\n").as_bytes());
         let tmp = self.dir.join(format!("{FILE_NAME}.tmp"));
         {
             let mut f = OpenOptions::new()
@@ -189,9 +200,10 @@ impl CheckpointStore {
                 .create(true)
                 .truncate(true)
                 .open(&tmp)?;
-            f.write_all(text.as_bytes())?;
+            f.write_all(&text)?;
             f.sync_all()?;
         }
+        self.scratch = text;
         fs::rename(&tmp, self.dir.join(FILE_NAME))?;
         // The rename is durable only once the directory is.
         File::open(&self.dir)?.sync_all()?;
