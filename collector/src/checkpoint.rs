@@ -27,10 +27,18 @@ pub struct Checkpoint {
     pub last_seen: u64,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct Body {
     version: u32,
     files: Vec<Checkpoint>,
+}
+
+/// [`Body`] as written: the entries by reference (a node's thousand files are written every
+/// time one of them moves on).
+#[derive(Serialize)]
+struct BodyRef<'a> {
+    version: u32,
+    files: Vec<&'a Checkpoint>,
 }
 
 const FILE_NAME: &str = "checkpoints.json";
@@ -50,6 +58,8 @@ pub struct CheckpointStore {
     dir: PathBuf,
     entries: HashMap<u64, Checkpoint>,
     dirty: bool,
+    /// The text of the last write, kept for the next (it is rewritten often).
+    scratch: Vec<u8>,
     /// Whether a checkpoint file existed at start (a first start reads files per `read_from`).
     pub existed: bool,
 }
@@ -67,6 +77,7 @@ impl CheckpointStore {
             dir: dir.to_owned(),
             entries: HashMap::new(),
             dirty: false,
+            scratch: Vec::new(),
             existed: false,
         };
         let text = match fs::read(&path) {
@@ -171,11 +182,16 @@ impl CheckpointStore {
         if !self.dirty {
             return Ok(());
         }
-        let mut files: Vec<Checkpoint> = self.entries.values().cloned().collect();
+        let mut files: Vec<&Checkpoint> = self.entries.values().collect();
         files.sort_by(|a, b| a.path.cmp(&b.path).then(a.id.cmp(&b.id)));
-        let body = serde_json::to_string(&Body { version: 1, files })
+        let mut text = std::mem::take(&mut self.scratch);
+        text.clear();
+        serde_json::to_writer(&mut text, &BodyRef { version: 1, files })
             .map_err(|e| io::Error::other(e.to_string()))?;
-        state_file::replace(&self.dir, FILE_NAME, state_file::seal(&body).as_bytes())?;
+        state_file::seal_in_place(&mut text);
+        let written = state_file::replace(&self.dir, FILE_NAME, &text);
+        self.scratch = text;
+        written?;
         self.dirty = false;
         Ok(())
     }

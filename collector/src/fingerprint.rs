@@ -24,7 +24,45 @@ pub const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 /// The fingerprint of a file's first line, or `None` while the file has neither a complete first
 /// line nor 4 KiB.
 pub fn first_line_fingerprint(file: &File) -> io::Result<Option<u64>> {
+    Ok(first_line(file)?.map(|h| h.fingerprint))
+}
+
+/// A file's first line (or first 4 KiB) as identity: its fingerprint and how many bytes it
+/// covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    pub fingerprint: u64,
+    pub len: usize,
+}
+
+/// The [`Head`] of a file, or `None` while it has neither a complete first line nor 4 KiB.
+pub fn first_line(file: &File) -> io::Result<Option<Head>> {
     let mut buf = [0u8; FINGERPRINT_BYTES];
+    let n = read_head(file, &mut buf)?;
+    let head = &buf[..n];
+    let len = match memchr::memchr(b'\n', head) {
+        Some(i) => i + 1,
+        None if n == FINGERPRINT_BYTES => n,
+        None => return Ok(None),
+    };
+    Ok(Some(Head {
+        fingerprint: fnv1a(FNV_OFFSET, &head[..len]),
+        len,
+    }))
+}
+
+/// Whether the file still starts with `head`: the same answer as comparing [`first_line`]
+/// with it, from only the bytes it covers (a first line is a few hundred bytes, the look-ahead
+/// 4 KiB, and this runs before every read of a tailed file).
+pub fn starts_with(file: &File, head: Head) -> io::Result<bool> {
+    let mut buf = [0u8; FINGERPRINT_BYTES];
+    let want = head.len.min(FINGERPRINT_BYTES);
+    let n = read_head(file, &mut buf[..want])?;
+    Ok(n == head.len && fnv1a(FNV_OFFSET, &buf[..n]) == head.fingerprint)
+}
+
+/// Reads from offset 0 until `buf` is full or the file ends.
+fn read_head(file: &File, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         let r = file.read_at(&mut buf[n..], n as u64)?;
@@ -33,18 +71,14 @@ pub fn first_line_fingerprint(file: &File) -> io::Result<Option<u64>> {
         }
         n += r;
     }
-    let head = &buf[..n];
-    match memchr::memchr(b'\n', head) {
-        Some(i) => Ok(Some(fnv1a(FNV_OFFSET, &head[..=i]))),
-        None if n == FINGERPRINT_BYTES => Ok(Some(fnv1a(FNV_OFFSET, head))),
-        None => Ok(None),
-    }
+    Ok(n)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Write;
+    use std::os::unix::fs::FileExt;
 
     #[test]
     fn fingerprint_needs_a_complete_first_line() {
@@ -57,6 +91,37 @@ mod tests {
         f.write_all(b" more\n").unwrap();
         assert_eq!(first_line_fingerprint(&f).unwrap(), Some(a));
         assert_eq!(a, fnv1a(FNV_OFFSET, b"first line\n"));
+    }
+
+    #[test]
+    fn a_head_is_checked_from_its_own_bytes() {
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(b"first line\nsecond\n").unwrap();
+        let head = first_line(&f).unwrap().unwrap();
+        assert_eq!(head.len, 11);
+        assert!(starts_with(&f, head).unwrap());
+        // Rewritten (copytruncate and refill): another first line, longer, shorter, or none.
+        for other in [
+            &b"first linf\n"[..],
+            b"first line!\n",
+            b"first\n",
+            b"first li",
+        ] {
+            f.set_len(0).unwrap();
+            f.write_all_at(other, 0).unwrap();
+            assert!(
+                !starts_with(&f, head).unwrap(),
+                "{}",
+                String::from_utf8_lossy(other)
+            );
+            assert_ne!(first_line_fingerprint(&f).unwrap(), Some(head.fingerprint));
+        }
+        let long = tempfile::tempfile().unwrap();
+        long.write_all_at(&[b'x'; FINGERPRINT_BYTES + 10], 0)
+            .unwrap();
+        let head = first_line(&long).unwrap().unwrap();
+        assert_eq!(head.len, FINGERPRINT_BYTES);
+        assert!(starts_with(&long, head).unwrap());
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 pub mod acks;
 pub mod assembler;
+pub mod changes;
 pub mod checkpoint;
 pub mod cri;
 pub mod discovery;

@@ -21,6 +21,12 @@ pub fn seal(body: &str) -> String {
     )
 }
 
+/// [`seal`] for a body already in a buffer (the checkpoint store reuses its buffer).
+pub fn seal_in_place(body: &mut Vec<u8>) {
+    let sum = fnv1a(FNV_OFFSET, body);
+    body.extend_from_slice(format!("\n{CHECKSUM_PREFIX}{sum:016x}\n").as_bytes());
+}
+
 /// The body of a sealed file, or why it cannot be trusted.
 pub fn unseal(text: &[u8]) -> Result<&str, String> {
     let text = std::str::from_utf8(text).map_err(|_| "not UTF-8".to_owned())?;
@@ -72,6 +78,13 @@ pub fn unix_now() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sealing_in_place_is_sealing() {
+        let mut buf = b"{\"version\":1}".to_vec();
+        seal_in_place(&mut buf);
+        assert_eq!(buf, seal("{\"version\":1}").into_bytes());
+    }
 
     #[test]
     fn sealed_text_round_trips_and_damage_is_refused() {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::fingerprint::{first_line_fingerprint, fnv1a, FNV_OFFSET};
+use crate::fingerprint::{first_line, fnv1a, starts_with, Head, FNV_OFFSET};
 use crate::kube::{PodLink, PodMeta};
 use crate::line_decoder::{DecodeOptions, LineDecoder};
 use crate::pod_ref::{tag_for_path, PodRef};
@@ -54,7 +54,8 @@ pub struct Tailer {
     skipping: bool,
     decoder: LineDecoder,
     source: Option<Arc<Source>>,
-    fingerprint: Option<u64>,
+    /// The first line the identity was taken from, once known.
+    head: Option<Head>,
     /// The pod, from the file name.
     pod: Option<PodRef>,
     /// What the Kubernetes API says of the pod, stamped on the records' source.
@@ -74,6 +75,8 @@ pub struct Tailer {
 pub struct Identity {
     pub id: u64,
     pub fingerprint: u64,
+    /// Bytes the fingerprint covers.
+    pub len: usize,
 }
 
 /// Identifies an open file by the fingerprint of its first line, which carries the runtime's
@@ -83,9 +86,10 @@ pub struct Identity {
 /// `None` while the first line is incomplete (no line of it can have been shipped yet).
 pub fn identify(path: &Path, file: &File) -> io::Result<Option<Identity>> {
     let seed = container_id_in(path).map_or(FNV_OFFSET, |id| fnv1a(FNV_OFFSET, id.as_bytes()));
-    Ok(first_line_fingerprint(file)?.map(|fingerprint| Identity {
-        id: fnv1a(seed, &fingerprint.to_le_bytes()),
-        fingerprint,
+    Ok(first_line(file)?.map(|head| Identity {
+        id: fnv1a(seed, &head.fingerprint.to_le_bytes()),
+        fingerprint: head.fingerprint,
+        len: head.len,
     }))
 }
 
@@ -129,7 +133,7 @@ impl Tailer {
             skipping: false,
             decoder: LineDecoder::new(opts, Arc::clone(&stats)),
             source: None,
-            fingerprint: None,
+            head: None,
             pod: PodRef::from_path(path),
             pod_meta: None,
             pod_link: PodLink::new(Instant::now()),
@@ -155,7 +159,7 @@ impl Tailer {
         self.last_size = size;
         if size < self.read_offset {
             self.truncated(out);
-        } else if size > self.read_offset && self.fingerprint.is_some() {
+        } else if size > self.read_offset && self.head.is_some() {
             // Copytruncate can refill a file past the old offset between two polls; reading on
             // from there would cut lines in half. A changed first line gives it away. (A pread
             // of the first line per read that finds data: cheap next to the read itself.)
@@ -244,7 +248,7 @@ impl Tailer {
         if let Some(source) = self.source.take() {
             self.decoder.flush_pending(&source, out);
         }
-        self.fingerprint = None;
+        self.head = None;
         self.decoder.reset();
         self.read_offset = 0;
         self.line_start = 0;
@@ -261,6 +265,7 @@ impl Tailer {
         let identity = identify(&self.path, &self.file)?.unwrap_or(Identity {
             id: 0,
             fingerprint: 0,
+            len: 0,
         });
         let source = Arc::new(Source {
             id: identity.id,
@@ -269,7 +274,10 @@ impl Tailer {
             pod: self.pod.clone(),
             meta: self.pod_meta.clone(),
         });
-        self.fingerprint = Some(identity.fingerprint);
+        self.head = Some(Head {
+            fingerprint: identity.fingerprint,
+            len: identity.len,
+        });
         self.source = Some(Arc::clone(&source));
         Ok(source)
     }
@@ -302,10 +310,10 @@ impl Tailer {
     /// Copytruncate can refill a file past the old offset between two looks at its size; a
     /// changed first line gives it away.
     pub fn check_rewritten(&mut self, out: &mut Vec<Record>) -> io::Result<()> {
-        let Some(known) = self.fingerprint else {
+        let Some(known) = self.head else {
             return Ok(());
         };
-        if first_line_fingerprint(&self.file)? != Some(known) {
+        if !starts_with(&self.file, known)? {
             self.truncated(out);
         }
         Ok(())

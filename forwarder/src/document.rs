@@ -35,9 +35,10 @@ pub struct DocumentOptions {
     pub replace_dots: bool,
 }
 
-/// Encoded sources kept at most: far more than the files of a node, so that batches
-/// interleaving many files re-encode nothing, and still a bounded memory.
-const MAX_SOURCES_CACHED: usize = 512;
+/// Encoded sources kept at most: more than the files of a busy node (a thousand files with
+/// 512 entries re-encoded a `kubernetes` object for most records), and still a bounded memory
+/// (about a kilobyte each).
+const MAX_SOURCES_CACHED: usize = 4096;
 
 /// What every document of one source shares, encoded once: the tag (a long path, escaped) and
 /// the `kubernetes` object (labels and annotations can be kilobytes).
