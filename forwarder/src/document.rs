@@ -143,7 +143,7 @@ impl DocumentEncoder {
         // duplicates are found among the raw keys, on the stack.
         const FEW: usize = 16;
         let dots = self.opts.replace_dots;
-        let plain = |k: &str| !k.contains('\\') && !(dots && k.contains('.'));
+        let plain = |k: &str| !(k.contains('\\') || (dots && k.contains('.')));
         if count <= FEW && fields.clone().all(|(k, _)| plain(k)) {
             let mut seen = [""; FEW];
             let mut n = 0;
