@@ -11,7 +11,8 @@ pub struct JsonText(String);
 impl JsonText {
     /// Escapes plain text.
     pub fn escape(text: &str) -> JsonText {
-        let mut out = String::with_capacity(text.len() + 2);
+        // Room for a few escapes (a JSON line escapes each of its quotes).
+        let mut out = String::with_capacity(text.len() + text.len() / 8 + 8);
         escape_into(text, &mut out);
         JsonText(out)
     }
@@ -178,34 +179,48 @@ fn utf8_len(first: u8) -> usize {
 
 /// Whether `text` is its own JSON-escaped form (no quote, backslash or control character).
 pub fn needs_no_escape(text: &str) -> bool {
-    text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
+    !text.bytes().any(|b| ESCAPED[usize::from(b)])
 }
 
-/// Appends `text` to `out` with JSON string escaping (quotes, backslashes, control characters).
-pub fn escape_into(text: &str, out: &mut String) {
-    if needs_no_escape(text) {
-        out.push_str(text);
-        return;
+/// The bytes JSON strings must escape: quote, backslash, control characters.
+static ESCAPED: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        t[c] = true;
+        c += 1;
     }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
+/// Appends `text` to `out` with JSON string escaping (quotes, backslashes, control characters).
+/// One pass; the plain runs between escapes are copied whole.
+pub fn escape_into(text: &str, out: &mut String) {
     let bytes = text.as_bytes();
+    out.reserve(bytes.len());
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
-        let esc: &str = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0x00..=0x1f => "",
-            _ => continue,
-        };
+        if !ESCAPED[usize::from(b)] {
+            continue;
+        }
+        // Cut at an ASCII byte: both slices are on character boundaries.
         out.push_str(&text[start..i]);
-        if esc.is_empty() {
-            out.push_str(&format!("\\u{b:04x}"));
-        } else {
-            out.push_str(esc);
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u00");
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 0xf)]));
+            }
         }
         start = i + 1;
     }

@@ -1,0 +1,106 @@
+//! Micro-benchmarks of the outputs' encoding, so that a regression shows where it happens:
+//! records to Elasticsearch `_bulk` NDJSON (action line and document, with the pod's
+//! `kubernetes` object) and to fluent forward msgpack. The records are shaped like the standard
+//! benchmark workload's (120-byte messages, half JSON objects, pod labels and annotations). Run
+//! with `cargo bench -p logship-forwarder`.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use logship_collector::kube::PodMeta;
+use logship_collector::line_decoder::LineDecoder;
+use logship_collector::pod_ref::{tag_for_path, PodRef};
+use logship_collector::{CollectorStats, DecodeOptions, Record, Source};
+use logship_forwarder::es::bulk_request::{BulkEncoder, BulkRequest};
+use logship_forwarder::forward::encode::ForwardEncoder;
+use logship_forwarder::{DocumentEncoder, DocumentOptions};
+
+const DOCKER_TEXT: &[u8] = br#"{"log":"2026-11-22 01:02:03 INFO  [auth.jwt-12] PUT /healthz/60331 status=200 dur_ms=219 msg=flush token timeout consumer stream session rollback\n","stream":"stdout","time":"2026-11-22T01:02:03.378370856Z"}"#;
+const DOCKER_JSON: &[u8] = br#"{"log":"{\"level\":\"info\",\"ts\":\"2026-11-22T01:02:03.377597382Z\",\"msg\":\"ok flush token\",\"request_id\":\"ccce5a47591200a8\",\"status\":200}\n","stream":"stdout","time":"2026-11-22T01:02:03.377597382Z"}"#;
+
+/// 1,000 records of one pod, half text and half JSON.
+fn records() -> Vec<Record> {
+    let path = PathBuf::from("/var/log/containers/ingest-9-vjpq9nf7gw-6zm58_kube-system_sidecar-e3b39de92f4c80cb19577ac3834620d946e70f019f4f5fc5bf4b3820e00bb6b7.log");
+    let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+    let meta = PodMeta {
+        namespace: "kube-system".into(),
+        name: "ingest-9-vjpq9nf7gw-6zm58".into(),
+        uid: "240f3544-6f9c-4c14-a7c5-5d61eb98f150".into(),
+        labels: vec![
+            pair("app", "ingest-9"),
+            pair("app.kubernetes.io/name", "ingest-9"),
+            pair("app.kubernetes.io/version", "1.0.0"),
+            pair("pod-template-hash", "vjpq9nf7gw"),
+            pair("team", "t-kube-system"),
+        ],
+        annotations: vec![
+            pair("kubectl.kubernetes.io/restartedAt", "2026-11-20T12:00:00Z"),
+            pair("prometheus.io/port", "9090"),
+            pair("prometheus.io/scrape", "true"),
+        ],
+        host: Some("bench-node-1".into()),
+        ..PodMeta::default()
+    };
+    let source = Arc::new(Source {
+        id: 0xa76f_77a4_624a_47e1,
+        tag: tag_for_path(&path),
+        pod: PodRef::from_path(&path),
+        path,
+        meta: Some(Arc::new(meta)),
+    });
+    let opts = DecodeOptions {
+        merge_json: true,
+        max_line_bytes: 1 << 20,
+    };
+    let mut decoder = LineDecoder::new(opts, Arc::new(CollectorStats::default()));
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for i in 0..1000 {
+        let line = if i % 2 == 0 { DOCKER_TEXT } else { DOCKER_JSON };
+        let end = offset + line.len() as u64 + 1;
+        decoder.line(line, offset, end, false, &source, &mut out);
+        offset = end;
+    }
+    out
+}
+
+fn ndjson(c: &mut Criterion) {
+    let records = records();
+    let mut encoder = BulkEncoder::new(
+        DocumentEncoder::new(DocumentOptions { replace_dots: true }),
+        None,
+        true,
+    );
+    let mut req = BulkRequest::new(4 << 20);
+    for r in &records {
+        encoder.push(r, &mut req);
+    }
+    let mut g = c.benchmark_group("ndjson");
+    g.throughput(Throughput::Bytes(req.body.len() as u64));
+    g.bench_function("bulk_1000_records", |b| {
+        b.iter(|| {
+            req.body.clear();
+            req.items.clear();
+            for r in black_box(&records) {
+                encoder.push(r, &mut req);
+            }
+        })
+    });
+    g.finish();
+}
+
+fn msgpack(c: &mut Criterion) {
+    let records = records();
+    let mut encoder = ForwardEncoder::new();
+    let mut g = c.benchmark_group("forward");
+    g.throughput(Throughput::Elements(records.len() as u64));
+    g.bench_function("msgpack_1000_records", |b| {
+        b.iter(|| encoder.encode(black_box(&records)))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, ndjson, msgpack);
+criterion_main!(benches);
