@@ -66,6 +66,7 @@ pub fn tls_config(
     let tls = TlsClient {
         ca_file: settings.es_ca_file.clone(),
         insecure_skip_verify: settings.es_insecure_skip_verify,
+        ca_file_only: false,
         client_cert: settings
             .es_client_cert_file
             .clone()

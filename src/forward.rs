@@ -59,6 +59,7 @@ pub fn output_config(settings: &Settings) -> anyhow::Result<Option<ForwardOutput
         let tls = TlsClient {
             ca_file: settings.forward_tls_ca_file.clone(),
             insecure_skip_verify: settings.forward_tls_insecure_skip_verify,
+            ca_file_only: false,
             client_cert: settings
                 .forward_tls_client_cert_file
                 .clone()

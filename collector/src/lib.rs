@@ -30,6 +30,7 @@ pub mod state_file;
 pub mod stats;
 pub mod tailer;
 pub mod time;
+pub mod tls;
 
 pub use checkpoint::CheckpointStore;
 pub use file_source::{FileSource, FileSourceConfig};

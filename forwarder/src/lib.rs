@@ -16,12 +16,11 @@ pub mod forward;
 pub mod log_limit;
 pub mod ndjson_output;
 pub mod stats;
-pub mod tls;
 
 pub use document::{DocumentEncoder, DocumentOptions};
 pub use es::{run_elasticsearch, EsOutputConfig, EsTarget};
 pub use fanout::{fan_out, OutputFeed, SharedBatch};
 pub use forward::{run_forward, Compress, ForwardOutputConfig, ForwardStats};
+pub use logship_collector::tls::{TlsClient, TlsSettingNames};
 pub use ndjson_output::run_ndjson;
 pub use stats::OutputStats;
-pub use tls::{TlsClient, TlsSettingNames};

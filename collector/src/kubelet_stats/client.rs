@@ -8,8 +8,7 @@
 //! to this node's own IP, which does not leave the host. With a CA file the certificate is
 //! verified against that CA only.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -20,13 +19,10 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::ClientConfig;
 
 use super::summary::Summary;
+use crate::tls::{TlsClient, TlsSettingNames};
 
 /// The largest summary read: a node with hundreds of pods answers a few MiB.
 const MAX_BODY: usize = 64 << 20;
@@ -78,39 +74,21 @@ pub enum KubeletTls {
 impl KubeletTls {
     /// The rustls configuration; an error names the setting and the file.
     pub fn client_config(&self) -> Result<ClientConfig, String> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| format!("TLS: {e}"))?;
-        let builder = match self {
-            KubeletTls::InsecureSkipVerify => builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert(provider))),
-            KubeletTls::CaFile(path) => builder.with_root_certificates(read_ca(path)?),
+        let tls = match self {
+            KubeletTls::InsecureSkipVerify => TlsClient {
+                insecure_skip_verify: true,
+                names: TlsSettingNames::KUBELET,
+                ..TlsClient::default()
+            },
+            KubeletTls::CaFile(path) => TlsClient {
+                ca_file: Some(path.clone()),
+                ca_file_only: true,
+                names: TlsSettingNames::KUBELET,
+                ..TlsClient::default()
+            },
         };
-        Ok(builder.with_no_client_auth())
+        tls.client_config()
     }
-}
-
-fn read_ca(path: &Path) -> Result<RootCertStore, String> {
-    let setting = "LOGSHIP_KUBELET_CA_FILE";
-    let bytes = std::fs::read(path)
-        .map_err(|e| format!("{setting}: cannot read {}: {e}", path.display()))?;
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(&bytes) {
-        let cert =
-            cert.map_err(|e| format!("{setting}: {}: not PEM certificates: {e}", path.display()))?;
-        roots
-            .add(cert)
-            .map_err(|e| format!("{setting}: {}: bad CA certificate: {e}", path.display()))?;
-    }
-    if roots.is_empty() {
-        return Err(format!(
-            "{setting}: {}: no PEM certificate in the file",
-            path.display()
-        ));
-    }
-    Ok(roots)
 }
 
 pub struct KubeletClient {
@@ -232,56 +210,6 @@ fn chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
-}
-
-/// Any certificate for any name; the handshake signatures are still checked, so the
-/// connection is encrypted, just not authenticated.
-#[derive(Debug)]
-struct AcceptAnyServerCert(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAnyServerCert {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-use crate::tls::TlsClient;
+use logship_collector::tls::TlsClient;
 
 /// One Elasticsearch endpoint: `http(s)://host:port[/prefix]`, without a trailing slash and
 /// without credentials, and the `Authorization` header sent to it, built once.

@@ -1,8 +1,9 @@
-//! TLS for the outputs (https Elasticsearch endpoints, a TLS forward server): the rustls client
-//! configuration (ring provider), trusting the system roots plus an optional PEM CA bundle, with
-//! an optional client certificate, or, only when asked for explicitly, trusting any server
-//! certificate. Errors name the setting the file came from, so each output passes its own
-//! setting names.
+//! TLS clients (https Elasticsearch endpoints, a TLS forward server, the kubelet): the rustls
+//! client configuration (ring provider), trusting the system roots plus an optional PEM CA
+//! bundle (or the bundle only), with an optional client certificate, or, only when asked for
+//! explicitly, trusting any server certificate. Errors name the setting the file came from, so
+//! each user passes its own setting names. It lives here, in the crate every other depends on,
+//! so that sources and outputs share one implementation.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -32,6 +33,12 @@ impl TlsSettingNames {
         client_cert_file: "LOGSHIP_FORWARD_TLS_CLIENT_CERT_FILE",
         client_key_file: "LOGSHIP_FORWARD_TLS_CLIENT_KEY_FILE",
     };
+    /// The kubelet source shows no client certificate: only the CA file is ever named.
+    pub const KUBELET: TlsSettingNames = TlsSettingNames {
+        ca_file: "LOGSHIP_KUBELET_CA_FILE",
+        client_cert_file: "",
+        client_key_file: "",
+    };
 }
 
 impl Default for TlsSettingNames {
@@ -45,6 +52,8 @@ impl Default for TlsSettingNames {
 pub struct TlsClient {
     /// PEM CA certificates trusted in addition to the system roots.
     pub ca_file: Option<PathBuf>,
+    /// Trust only `ca_file`, not the system roots (a kubelet's private cluster CA).
+    pub ca_file_only: bool,
     /// Accept any server certificate.
     pub insecure_skip_verify: bool,
     /// PEM client certificate chain and its key.
@@ -83,10 +92,12 @@ impl TlsClient {
                 .with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert(provider())))
         } else {
             let mut roots = RootCertStore::empty();
-            // The system roots: those that do not parse are skipped, as a browser would.
-            let native = rustls_native_certs::load_native_certs();
-            for cert in native.certs {
-                let _ = roots.add(cert);
+            if !self.ca_file_only {
+                // The system roots: those that do not parse are skipped, as a browser would.
+                let native = rustls_native_certs::load_native_certs();
+                for cert in native.certs {
+                    let _ = roots.add(cert);
+                }
             }
             if let Some(path) = &self.ca_file {
                 for cert in read_certs(self.names.ca_file, path)? {
