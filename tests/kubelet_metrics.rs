@@ -48,7 +48,10 @@ fn documents() -> Vec<String> {
         .map(|p| {
             let pod: Pod = serde_json::from_value(p).unwrap();
             let meta = PodMeta::from_pod(&pod, MetaOptions::default()).unwrap();
-            ((meta.namespace.clone(), meta.name.clone()), Arc::new(meta))
+            (
+                (meta.namespace.to_string(), meta.name.to_string()),
+                Arc::new(meta),
+            )
         })
         .collect();
     let lookup = |ns: &str, name: &str| pods.get(&(ns.to_owned(), name.to_owned())).cloned();

@@ -23,9 +23,9 @@ fn source() -> Arc<Source> {
     let path = PathBuf::from("/var/log/containers/ingest-9-vjpq9nf7gw-6zm58_kube-system_sidecar-e3b39de92f4c80cb19577ac3834620d946e70f019f4f5fc5bf4b3820e00bb6b7.log");
     Arc::new(Source {
         id: 0xa76f_77a4_624a_47e1,
-        tag: tag_for_path(&path),
+        tag: tag_for_path(&path).into(),
         pod: PodRef::from_path(&path),
-        path,
+        path: path.into(),
         meta: None,
     })
 }
@@ -97,9 +97,10 @@ fn checkpoints(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let fill = |store: &mut CheckpointStore, offset: u64| {
         for i in 0..1000u64 {
-            let path = PathBuf::from(format!(
+            let path: std::sync::Arc<std::path::Path> = PathBuf::from(format!(
                 "/var/log/containers/app-{i}-5d8f7c9b4-x2x9z_default_app-{i:064x}.log"
-            ));
+            ))
+            .into();
             store.set(i, &path, 2049, 100_000 + i, offset + i);
         }
     };

@@ -4,15 +4,16 @@
 //! checkpoint never jumps over a batch that is still in flight.
 
 use std::collections::{HashSet, VecDeque};
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Where a file stands once a batch is settled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Progress {
     pub id: u64,
-    pub path: PathBuf,
+    pub path: Arc<Path>,
     pub dev: u64,
     pub ino: u64,
     pub offset: u64,
@@ -117,7 +118,7 @@ mod tests {
     fn p(offset: u64) -> Progress {
         Progress {
             id: 1,
-            path: PathBuf::from("/a"),
+            path: Arc::from(Path::new("/a")),
             dev: 0,
             ino: 0,
             offset,

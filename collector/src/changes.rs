@@ -1,7 +1,12 @@
 //! What changed on disk, so that the file input looks at its files when they change instead of
-//! every 100 ms: inotify (through the `notify` crate) on every tailed file and on the
-//! directories the globs read. A quiet node with a thousand files then costs nothing between
-//! lines.
+//! every 100 ms: inotify on every tailed file and on the directories the globs read. A quiet
+//! node with a thousand files then costs nothing between lines.
+//!
+//! The inotify descriptor is read on the input's own thread (no watcher thread, no channel):
+//! each line written to a quiet node costs one wake-up, and a file's watch is found by its
+//! watch descriptor, with no path kept per file. Files are watched through the descriptor the
+//! input holds (`/proc/self/fd/N`), so the watch is on the very file being read even if its
+//! path was rotated between the open and the watch.
 //!
 //! inotify is a hint, never the only way a change is seen: the input still looks at every file
 //! and rescans the globs on a slow timer (rotations on filesystems without inotify such as NFS,
@@ -9,17 +14,35 @@
 //! set up at all, the input polls as it did before.
 
 use std::collections::{HashMap, HashSet};
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 
-use notify::event::{EventKind, ModifyKind};
-use notify::{RecommendedWatcher, RecursiveMode, Watcher};
+use inotify::{EventMask, Inotify, WatchDescriptor, WatchMask};
 
 use crate::tailer::FileKey;
 
 /// How long events are gathered after the first one (adds at most this to a line's latency).
 const GATHER: Duration = Duration::from_millis(20);
+/// Bytes read from the inotify descriptor at once: hundreds of events (16 bytes each, plus a
+/// name for directory events).
+const EVENT_BUFFER_BYTES: usize = 16 * 1024;
+
+/// What a tailed file is watched for: writes (and truncation), and losing its name (a deletion
+/// changes the link count; a rename moves it).
+const FILE_EVENTS: WatchMask = WatchMask::MODIFY
+    .union(WatchMask::ATTRIB)
+    .union(WatchMask::DELETE_SELF)
+    .union(WatchMask::MOVE_SELF);
+/// What a log directory is watched for: names coming and going. Writes to the files in it are
+/// reported by the files' own watches.
+const DIR_EVENTS: WatchMask = WatchMask::CREATE
+    .union(WatchMask::DELETE)
+    .union(WatchMask::MOVED_FROM)
+    .union(WatchMask::MOVED_TO)
+    .union(WatchMask::DELETE_SELF)
+    .union(WatchMask::MOVE_SELF);
 
 /// What a wait for changes found.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -33,20 +56,27 @@ pub struct Woken {
 }
 
 pub struct Changes {
-    inotify: Option<Inotify>,
+    inotify: Option<Watching>,
 }
 
-struct Inotify {
-    watcher: RecommendedWatcher,
-    events: Receiver<notify::Result<notify::Event>>,
-    /// The file each watched path was watched for: a path that leads to a new file after a
-    /// rotation is watched again for it, and closing the old file must not drop that watch.
-    files: HashMap<PathBuf, FileKey>,
+/// What a watch descriptor stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Watched {
+    File(FileKey),
+    Dir,
+}
+
+struct Watching {
+    inotify: Inotify,
+    buffer: Box<[u8]>,
+    watched: HashMap<WatchDescriptor, Watched>,
+    /// The watch of each tailed file, to remove it when the file is closed.
+    files: HashMap<FileKey, WatchDescriptor>,
     /// Watches refused (usually `max_user_watches`): logged once, those files are polled.
     refused: bool,
     /// Files that changed since the last [`Changes::take_changed`].
     changed: HashSet<FileKey>,
-    /// Something changed that is not a known file (the next round reads every file).
+    /// Events were lost (the queue overflowed): the next round reads every file.
     unknown: bool,
 }
 
@@ -54,31 +84,34 @@ impl Changes {
     /// Watches the directories of `globs`. Without inotify (`None` inside), [`Changes::wait`]
     /// just sleeps and the input polls.
     pub fn new(globs: &[String]) -> Changes {
-        let (tx, events) = std::sync::mpsc::channel();
-        let watcher = match notify::recommended_watcher(tx) {
-            Ok(w) => w,
+        let inotify = match Inotify::init() {
+            Ok(i) => i,
             Err(e) => {
                 tracing::warn!(error = %e, "inotify is not available; files are polled every 100ms");
                 return Changes { inotify: None };
             }
         };
-        let mut inotify = Inotify {
-            watcher,
-            events,
+        let mut w = Watching {
+            inotify,
+            buffer: vec![0; EVENT_BUFFER_BYTES].into_boxed_slice(),
+            watched: HashMap::new(),
             files: HashMap::new(),
             refused: false,
             changed: HashSet::new(),
             unknown: false,
         };
         for dir in globs.iter().filter_map(|g| literal_dir(g)) {
-            if let Err(e) = inotify.watcher.watch(&dir, RecursiveMode::NonRecursive) {
+            match w.inotify.watches().add(&dir, DIR_EVENTS) {
+                Ok(wd) => {
+                    w.watched.insert(wd, Watched::Dir);
+                }
                 // A directory that does not exist yet is found by the rescans.
-                tracing::debug!(dir = %dir.display(), error = %e, "cannot watch a log directory; it is rescanned on the timer");
+                Err(e) => {
+                    tracing::debug!(dir = %dir.display(), error = %e, "cannot watch a log directory; it is rescanned on the timer")
+                }
             }
         }
-        Changes {
-            inotify: Some(inotify),
-        }
+        Changes { inotify: Some(w) }
     }
 
     /// Changes without inotify: the input polls (tests, and systems without it).
@@ -91,12 +124,18 @@ impl Changes {
         self.inotify.is_some()
     }
 
-    /// Watches a file that is being tailed (through its path: a kubelet symlink is followed).
-    pub fn watch_file(&mut self, path: &Path, key: FileKey) {
+    /// Watches a file that is being tailed: the open file `fd` (its `path` where `/proc` is not
+    /// mounted).
+    pub fn watch_file(&mut self, path: &Path, fd: RawFd, key: FileKey) {
         let Some(n) = &mut self.inotify else { return };
-        match n.watcher.watch(path, RecursiveMode::NonRecursive) {
-            Ok(()) => {
-                n.files.insert(path.to_owned(), key);
+        let mut watches = n.inotify.watches();
+        let added = watches
+            .add(format!("/proc/self/fd/{fd}"), FILE_EVENTS)
+            .or_else(|_| watches.add(path, FILE_EVENTS));
+        match added {
+            Ok(wd) => {
+                n.watched.insert(wd.clone(), Watched::File(key));
+                n.files.insert(key, wd);
             }
             Err(e) => {
                 if !n.refused {
@@ -108,12 +147,16 @@ impl Changes {
         }
     }
 
-    /// Stops watching a file that is closed, unless its path is now watched for another file.
-    pub fn unwatch_file(&mut self, path: &Path, key: FileKey) {
+    /// Stops watching a file that is closed.
+    pub fn unwatch_file(&mut self, key: FileKey) {
         let Some(n) = &mut self.inotify else { return };
-        if n.files.get(path) == Some(&key) {
-            n.files.remove(path);
-            let _ = n.watcher.unwatch(path);
+        let Some(wd) = n.files.remove(&key) else {
+            return;
+        };
+        if n.watched.get(&wd) == Some(&Watched::File(key)) {
+            n.watched.remove(&wd);
+            // Already gone when the kernel dropped it (IN_IGNORED not read yet): nothing to do.
+            let _ = n.inotify.watches().remove(wd);
         }
     }
 
@@ -124,39 +167,29 @@ impl Changes {
             return Woken::default();
         };
         let mut woken = Woken::default();
-        match n.events.recv_timeout(timeout) {
-            Ok(event) => n.note(&event, &mut woken),
-            Err(RecvTimeoutError::Timeout) => return woken,
-            Err(RecvTimeoutError::Disconnected) => {
-                tracing::warn!("inotify stopped; files are polled every 100ms from now on");
-                self.inotify = None;
-                return Woken {
-                    files: true,
-                    names: true,
-                };
+        let read = match readable(n.inotify.as_raw_fd(), timeout) {
+            Ok(false) => return woken,
+            Ok(true) => {
+                // Writes come in bursts (a line each to many files, a line in several writes):
+                // let the rest of the burst arrive, so that one read and one round take it all.
+                std::thread::sleep(GATHER);
+                n.read_events(&mut woken)
             }
-        }
-        // Writes come in bursts (a line each to many files, a line in several writes): gather
-        // what arrives in the next moment too, so that one round reads it all.
-        let gather_until = std::time::Instant::now() + GATHER;
-        loop {
-            while let Ok(event) = n.events.try_recv() {
-                n.note(&event, &mut woken);
-            }
-            let left = gather_until.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            match n.events.recv_timeout(left) {
-                Ok(event) => n.note(&event, &mut woken),
-                Err(_) => break,
-            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = read {
+            tracing::warn!(error = %e, "inotify stopped; files are polled every 100ms from now on");
+            self.inotify = None;
+            return Woken {
+                files: true,
+                names: true,
+            };
         }
         woken
     }
 
     /// The files that changed since the last call, or `None` when it is not known which (no
-    /// inotify, or a change that was not to a known file): then every file must be looked at.
+    /// inotify, or events were lost): then every file must be looked at.
     pub fn take_changed(&mut self) -> Option<HashSet<FileKey>> {
         let n = self.inotify.as_mut()?;
         let changed = std::mem::take(&mut n.changed);
@@ -167,45 +200,96 @@ impl Changes {
     }
 }
 
-impl Inotify {
-    fn note(&mut self, event: &notify::Result<notify::Event>, woken: &mut Woken) {
-        classify(event, woken);
-        let mut known = false;
-        if let Ok(e) = event {
-            for p in &e.paths {
-                if let Some(key) = self.files.get(p) {
-                    self.changed.insert(*key);
-                    known = true;
-                }
+impl Watching {
+    /// Reads every queued event.
+    fn read_events(&mut self, woken: &mut Woken) -> io::Result<()> {
+        loop {
+            let events = match self.inotify.read_events(&mut self.buffer) {
+                Ok(events) => events,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            for event in events {
+                note(
+                    &mut self.watched,
+                    &mut self.files,
+                    &mut self.changed,
+                    &mut self.unknown,
+                    event.wd,
+                    event.mask,
+                    woken,
+                );
             }
-        }
-        if woken.files && !known {
-            self.unknown = true;
         }
     }
 }
 
-fn classify(event: &notify::Result<notify::Event>, woken: &mut Woken) {
-    match event {
-        Ok(e) => match e.kind {
-            EventKind::Access(_) => {}
-            EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Any) => woken.files = true,
-            EventKind::Modify(ModifyKind::Metadata(_)) => {
-                // A deleted file's link count changes: its path may be gone.
-                woken.files = true;
-                woken.names = true;
+fn note(
+    watched: &mut HashMap<WatchDescriptor, Watched>,
+    files: &mut HashMap<FileKey, WatchDescriptor>,
+    changed: &mut HashSet<FileKey>,
+    unknown: &mut bool,
+    wd: WatchDescriptor,
+    mask: EventMask,
+    woken: &mut Woken,
+) {
+    if mask.contains(EventMask::Q_OVERFLOW) {
+        // Events were dropped: anything may have changed.
+        *unknown = true;
+        woken.files = true;
+        woken.names = true;
+        return;
+    }
+    // An event of a watch removed since it was queued tells nothing.
+    let Some(&what) = watched.get(&wd) else {
+        return;
+    };
+    if mask.contains(EventMask::IGNORED) {
+        // The kernel dropped the watch (its file or directory is gone).
+        watched.remove(&wd);
+        if let Watched::File(key) = what {
+            if files.get(&key) == Some(&wd) {
+                files.remove(&key);
             }
-            _ => {
-                woken.files = true;
-                woken.names = true;
-            }
-        },
-        // An overflowed queue or a read error: anything may have changed.
-        Err(_) => {
+        }
+        woken.names = true;
+        return;
+    }
+    match what {
+        Watched::Dir => woken.names = true,
+        Watched::File(key) => {
+            changed.insert(key);
             woken.files = true;
-            woken.names = true;
+            if mask.intersects(EventMask::ATTRIB | EventMask::DELETE_SELF | EventMask::MOVE_SELF) {
+                // A deleted file's link count changes; a moved one left its path.
+                woken.names = true;
+            }
         }
     }
+}
+
+/// Whether `fd` has something to read within `timeout`.
+fn readable(fd: RawFd, timeout: Duration) -> io::Result<bool> {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // Rounded up: a wait for 0.5 ms must not become a busy loop of zero-timeout polls.
+    let ms = timeout.as_nanos().div_ceil(1_000_000);
+    let ms = libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX);
+    // SAFETY: one valid pollfd for the duration of the call.
+    let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+    if n < 0 {
+        let e = io::Error::last_os_error();
+        return if e.kind() == io::ErrorKind::Interrupted {
+            Ok(false)
+        } else {
+            Err(e)
+        };
+    }
+    Ok(n > 0)
 }
 
 /// The directory a glob reads, up to its first wildcard: `/var/log/containers/*.log` →
@@ -261,6 +345,16 @@ mod tests {
         false
     }
 
+    /// Waits until nothing more arrives, and forgets what did.
+    fn settle(c: &mut Changes) {
+        while c.wait(Duration::from_millis(50)) != Woken::default() {}
+        c.take_changed();
+    }
+
+    fn key_of(f: &std::fs::File) -> FileKey {
+        FileKey::of(&f.metadata().unwrap())
+    }
+
     #[test]
     fn writes_new_names_and_deletions_are_seen() {
         let dir = tempfile::tempdir().unwrap();
@@ -279,10 +373,9 @@ mod tests {
             ),
             "a new name"
         );
-        let key = FileKey::of(&std::fs::metadata(&path).unwrap());
-        c.watch_file(&path, key);
-        while c.wait(Duration::from_millis(50)) != Woken::default() {}
-        c.take_changed();
+        let key = key_of(&f);
+        c.watch_file(&path, f.as_raw_fd(), key);
+        settle(&mut c);
         writeln!(f, "line").unwrap();
         assert!(
             wait_for(
@@ -310,25 +403,51 @@ mod tests {
             ),
             "a deletion"
         );
-        c.unwatch_file(&path, key);
-        assert!(c.inotify.as_ref().unwrap().files.is_empty());
+        c.unwatch_file(key);
+        let n = c.inotify.as_ref().unwrap();
+        assert!(n.files.is_empty());
+        assert_eq!(n.watched.len(), 1, "the directory's watch only");
     }
 
     #[test]
-    fn a_path_watched_again_for_a_new_file_keeps_its_watch() {
+    fn a_rotated_file_and_its_successor_are_watched_apart() {
         let dir = tempfile::tempdir().unwrap();
         let mut c = Changes::new(&[]);
         let path = dir.path().join("a.log");
-        std::fs::write(&path, b"x\n").unwrap();
-        let old = FileKey::of(&std::fs::metadata(&path).unwrap());
-        c.watch_file(&path, old);
-        let new = FileKey {
-            dev: old.dev,
-            ino: old.ino + 1,
-        };
-        c.watch_file(&path, new);
-        c.unwatch_file(&path, old);
-        assert_eq!(c.inotify.as_ref().unwrap().files.get(&path), Some(&new));
+        let mut old = std::fs::File::create(&path).unwrap();
+        let old_key = key_of(&old);
+        c.watch_file(&path, old.as_raw_fd(), old_key);
+        std::fs::rename(&path, dir.path().join("a.log.1")).unwrap();
+        let mut new = std::fs::File::create(&path).unwrap();
+        let new_key = key_of(&new);
+        c.watch_file(&path, new.as_raw_fd(), new_key);
+        settle(&mut c);
+
+        writeln!(old, "late line of the old file").unwrap();
+        assert!(wait_for(
+            &mut c,
+            Woken {
+                files: true,
+                names: false
+            }
+        ));
+        assert_eq!(c.take_changed(), Some(HashSet::from([old_key])));
+
+        // Closing the old file leaves the new one watched.
+        c.unwatch_file(old_key);
+        settle(&mut c);
+        writeln!(new, "first line of the new file").unwrap();
+        assert!(wait_for(
+            &mut c,
+            Woken {
+                files: true,
+                names: false
+            }
+        ));
+        assert_eq!(c.take_changed(), Some(HashSet::from([new_key])));
+        writeln!(old, "not reported any more").unwrap();
+        assert_eq!(c.wait(Duration::from_millis(200)), Woken::default());
+        assert_eq!(c.take_changed(), Some(HashSet::new()));
     }
 
     #[test]
@@ -337,6 +456,7 @@ mod tests {
         let t = Instant::now();
         assert_eq!(c.wait(Duration::from_millis(20)), Woken::default());
         assert!(t.elapsed() >= Duration::from_millis(20));
-        c.watch_file(Path::new("/nonexistent"), FileKey { dev: 0, ino: 0 });
+        c.watch_file(Path::new("/nonexistent"), -1, FileKey { dev: 0, ino: 0 });
+        c.unwatch_file(FileKey { dev: 0, ino: 0 });
     }
 }

@@ -9,17 +9,19 @@ use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::state_file::{self, unix_now};
 
 /// Where one file stands: everything before `offset` has been delivered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checkpoint {
-    /// The file's identity (see [`crate::record::Source::id`]), hex.
-    pub id: String,
-    pub path: PathBuf,
+    /// The file's identity (see [`crate::record::Source::id`]).
+    pub id: u64,
+    /// Shared with the file's tailer and records (a node's thousands of files keep one copy).
+    pub path: Arc<Path>,
     pub dev: u64,
     pub ino: u64,
     pub offset: u64,
@@ -27,18 +29,48 @@ pub struct Checkpoint {
     pub last_seen: u64,
 }
 
+/// A checkpoint as the file has it: the id in hex.
+#[derive(Deserialize)]
+struct Stored {
+    id: String,
+    path: PathBuf,
+    dev: u64,
+    ino: u64,
+    offset: u64,
+    last_seen: u64,
+}
+
+/// [`Stored`] as written, from the entries by reference (a node's thousand files are written
+/// every time one of them moves on).
+#[derive(Serialize)]
+struct StoredRef<'a> {
+    id: HexId,
+    path: &'a Path,
+    dev: u64,
+    ino: u64,
+    offset: u64,
+    last_seen: u64,
+}
+
+/// An identity written as 16 hex digits, without a string per entry.
+struct HexId(u64);
+
+impl Serialize for HexId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{:016x}", self.0))
+    }
+}
+
 #[derive(Deserialize)]
 struct Body {
     version: u32,
-    files: Vec<Checkpoint>,
+    files: Vec<Stored>,
 }
 
-/// [`Body`] as written: the entries by reference (a node's thousand files are written every
-/// time one of them moves on).
 #[derive(Serialize)]
 struct BodyRef<'a> {
     version: u32,
-    files: Vec<&'a Checkpoint>,
+    files: Vec<StoredRef<'a>>,
 }
 
 const FILE_NAME: &str = "checkpoints.json";
@@ -90,7 +122,18 @@ impl CheckpointStore {
             Ok(files) => {
                 store.entries = files
                     .into_iter()
-                    .filter_map(|c| Some((u64::from_str_radix(&c.id, 16).ok()?, c)))
+                    .filter_map(|c| {
+                        let id = u64::from_str_radix(&c.id, 16).ok()?;
+                        let checkpoint = Checkpoint {
+                            id,
+                            path: c.path.into(),
+                            dev: c.dev,
+                            ino: c.ino,
+                            offset: c.offset,
+                            last_seen: c.last_seen,
+                        };
+                        Some((id, checkpoint))
+                    })
                     .collect();
                 Ok((store, None))
             }
@@ -121,13 +164,18 @@ impl CheckpointStore {
     }
 
     /// Records delivered progress of a file.
-    pub fn set(&mut self, id: u64, path: &Path, dev: u64, ino: u64, offset: u64) {
+    pub fn set(&mut self, id: u64, path: &Arc<Path>, dev: u64, ino: u64, offset: u64) {
         let now = unix_now();
         match self.entries.get_mut(&id) {
-            Some(c) if c.offset == offset && c.path == path => {}
+            Some(c) if c.offset == offset && c.path == *path => {
+                if !Arc::ptr_eq(&c.path, path) {
+                    // Loaded from the file: share the tailer's copy from now on.
+                    c.path = Arc::clone(path);
+                }
+            }
             Some(c) => {
                 c.offset = offset;
-                c.path = path.to_owned();
+                c.path = Arc::clone(path);
                 c.dev = dev;
                 c.ino = ino;
                 c.last_seen = now;
@@ -137,8 +185,8 @@ impl CheckpointStore {
                 self.entries.insert(
                     id,
                     Checkpoint {
-                        id: format!("{id:016x}"),
-                        path: path.to_owned(),
+                        id,
+                        path: Arc::clone(path),
                         dev,
                         ino,
                         offset,
@@ -182,8 +230,24 @@ impl CheckpointStore {
         if !self.dirty {
             return Ok(());
         }
-        let mut files: Vec<&Checkpoint> = self.entries.values().collect();
-        files.sort_by(|a, b| a.path.cmp(&b.path).then(a.id.cmp(&b.id)));
+        let mut files: Vec<StoredRef> = self
+            .entries
+            .values()
+            .map(|c| StoredRef {
+                id: HexId(c.id),
+                path: &c.path,
+                dev: c.dev,
+                ino: c.ino,
+                offset: c.offset,
+                last_seen: c.last_seen,
+            })
+            .collect();
+        // Byte order of the paths (a component-wise `Path` comparison was a tenth of a quiet
+        // node's CPU: the file is written every second there).
+        files.sort_by(|a, b| {
+            (a.path.as_os_str().as_encoded_bytes(), a.id.0)
+                .cmp(&(b.path.as_os_str().as_encoded_bytes(), b.id.0))
+        });
         let mut text = std::mem::take(&mut self.scratch);
         text.clear();
         serde_json::to_writer(&mut text, &BodyRef { version: 1, files })
@@ -197,7 +261,7 @@ impl CheckpointStore {
     }
 }
 
-fn parse(text: &[u8]) -> Result<Vec<Checkpoint>, String> {
+fn parse(text: &[u8]) -> Result<Vec<Stored>, String> {
     let body = state_file::unseal(text)?;
     let body: Body = serde_json::from_str(body).map_err(|e| e.to_string())?;
     if body.version != 1 {
@@ -215,19 +279,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut s, problem) = CheckpointStore::open(dir.path()).unwrap();
         assert!(problem.is_none() && !s.existed);
-        s.set(0xabc, Path::new("/a.log"), 1, 2, 300);
+        s.set(0xabc, &Arc::from(Path::new("/a.log")), 1, 2, 300);
         s.persist().unwrap();
         let (s, problem) = CheckpointStore::open(dir.path()).unwrap();
         assert!(problem.is_none() && s.existed);
         assert_eq!(s.get(0xabc).unwrap().offset, 300);
-        assert_eq!(s.get(0xabc).unwrap().id, "0000000000000abc");
+        assert_eq!(s.get(0xabc).unwrap().id, 0xabc);
+        let text = fs::read_to_string(dir.path().join(FILE_NAME)).unwrap();
+        assert!(text.contains(r#""id":"0000000000000abc""#), "{text}");
     }
 
     #[test]
     fn damage_is_detected_and_set_aside() {
         let dir = tempfile::tempdir().unwrap();
         let (mut s, _) = CheckpointStore::open(dir.path()).unwrap();
-        s.set(1, Path::new("/a.log"), 1, 2, 300);
+        s.set(1, &Arc::from(Path::new("/a.log")), 1, 2, 300);
         s.persist().unwrap();
         let path = dir.path().join(FILE_NAME);
         let text = fs::read_to_string(&path).unwrap();
@@ -250,8 +316,8 @@ mod tests {
     fn prune_and_remove() {
         let dir = tempfile::tempdir().unwrap();
         let (mut s, _) = CheckpointStore::open(dir.path()).unwrap();
-        s.set(1, Path::new("/a"), 0, 0, 1);
-        s.set(2, Path::new("/b"), 0, 0, 1);
+        s.set(1, &Arc::from(Path::new("/a")), 0, 0, 1);
+        s.set(2, &Arc::from(Path::new("/b")), 0, 0, 1);
         s.remove(1);
         s.prune(3600);
         assert_eq!(s.len(), 1);

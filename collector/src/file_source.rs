@@ -2,7 +2,7 @@
 //! moves each file's checkpoint once the outputs have settled its records. It runs on a thread
 //! of its own, because reading and decoding are plain CPU and file work.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -73,13 +73,16 @@ const CHECKPOINT_MAX_AGE_SECS: u64 = 24 * 3600;
 pub struct FileSource {
     cfg: FileSourceConfig,
     stats: Arc<CollectorStats>,
-    tailers: HashMap<FileKey, Tailer>,
+    /// Boxed: a table with room for thousands of files holds pointers, not tailers.
+    tailers: HashMap<FileKey, Box<Tailer>>,
     stop: Arc<AtomicBool>,
     checkpoints: Option<CheckpointStore>,
     acks: AckTracker,
     /// Pod metadata from the Kubernetes API, when it is on.
     kube: Option<PodMetadata>,
     changes: Changes,
+    /// The files of the current read round (kept to reuse its allocation).
+    round_keys: Vec<FileKey>,
 }
 
 impl FileSource {
@@ -99,6 +102,7 @@ impl FileSource {
             acks: AckTracker::new(),
             kube: None,
             changes: Changes::polling(),
+            round_keys: Vec::new(),
         }
     }
 
@@ -125,10 +129,11 @@ impl FileSource {
         let mut first_scan = true;
         let mut next_scan = Instant::now();
         let mut next_persist = Instant::now() + self.cfg.persist_interval;
-        // Files are read when a change was notified, when the last round found something (a
-        // file may hold more than a round reads), and on the safety-net timer.
+        // Files are read when a change was notified, when the last round left them unfinished
+        // (a file may hold more than a round reads), and all of them on the safety-net timer.
         let mut dirty = true;
         let mut full_round = true;
+        let mut unfinished: HashSet<FileKey> = HashSet::new();
         let mut next_poll = Instant::now();
         let finished_reading = loop {
             if stopping() {
@@ -151,15 +156,26 @@ impl FileSource {
             let mut round = Round::default();
             let poll_all = full_round || !notified || Instant::now() >= next_poll;
             if dirty || poll_all {
-                // Only the files inotify named, when that is all that happened.
-                let changed = self.changes.take_changed();
-                let only = if poll_all { None } else { changed.as_ref() };
-                round = match self.read_round(&mut buf, &mut batch, &mut tx, only, &stopping) {
+                // Only the files inotify named and those left unfinished, when that is all.
+                let mut only = self.changes.take_changed().filter(|_| !poll_all);
+                if let Some(only) = &mut only {
+                    only.extend(unfinished.drain());
+                }
+                round = match self.read_round(
+                    &mut buf,
+                    &mut batch,
+                    &mut tx,
+                    only.as_ref(),
+                    &stopping,
+                ) {
                     Err(Closed) => break false,
                     Ok(round) => round,
                 };
-                dirty = round.read_any;
-                full_round = round.read_any || round.waiting;
+                unfinished.clear();
+                unfinished.extend(round.unfinished.drain(..));
+                dirty = !unfinished.is_empty();
+                // Finishing at EOF needs a round over every file that reads nothing.
+                full_round = round.waiting || (self.cfg.exit_on_eof && round.read_any);
                 if poll_all {
                     next_poll = Instant::now() + self.rescan_interval();
                 }
@@ -180,7 +196,7 @@ impl FileSource {
                     break sent.is_ok();
                 }
             }
-            if round.read_any {
+            if dirty {
                 continue;
             }
             let now = Instant::now();
@@ -241,20 +257,26 @@ impl FileSource {
         buf: &mut [u8],
         batch: &mut Batch,
         tx: &mut BatchSender,
-        only: Option<&std::collections::HashSet<FileKey>>,
+        only: Option<&HashSet<FileKey>>,
         stopping: &dyn Fn() -> bool,
     ) -> Result<Round, Closed> {
         let mut round = Round {
-            read_any: false,
             all_eof: true,
-            waiting: false,
+            ..Round::default()
         };
         let mut closed = Vec::new();
         let now = Instant::now();
-        for (key, tailer) in self.tailers.iter_mut() {
-            if only.is_some_and(|only| !only.contains(key)) {
+        // With inotify, a quiet node's round reads the few files that changed, not all of them.
+        let mut keys = std::mem::take(&mut self.round_keys);
+        keys.clear();
+        match only {
+            Some(only) => keys.extend(only.iter().copied()),
+            None => keys.extend(self.tailers.keys().copied()),
+        }
+        for key in &keys {
+            let Some(tailer) = self.tailers.get_mut(key) else {
                 continue;
-            }
+            };
             let from = batch.records.len();
             if let Some(kube) = &self.kube {
                 if kube.refresh(tailer, now) {
@@ -272,6 +294,9 @@ impl FileSource {
                 Ok(o) => {
                     round.read_any |= o.bytes > 0;
                     round.all_eof &= o.at_eof;
+                    if !o.at_eof {
+                        round.unfinished.push(*key);
+                    }
                     if o.bytes > 0 {
                         batch.progress.extend(tailer.progress(false));
                     }
@@ -291,9 +316,10 @@ impl FileSource {
                 batch.send(&mut self.acks, tx, stopping)?;
             }
         }
+        self.round_keys = keys;
         for key in closed {
             if let Some(mut t) = self.tailers.remove(&key) {
-                self.changes.unwatch_file(t.path(), key);
+                self.changes.unwatch_file(key);
                 let from = batch.records.len();
                 t.finish(&mut batch.records);
                 if let Some(kube) = &self.kube {
@@ -356,8 +382,8 @@ impl FileSource {
                 Ok(Some(t)) => {
                     tracing::debug!(path = %path.display(), "tailing");
                     // Watched once open: a write between the two is read by the first round.
-                    self.changes.watch_file(&path, key);
-                    self.tailers.insert(key, t);
+                    self.changes.watch_file(&path, t.raw_fd(), key);
+                    self.tailers.insert(key, Box::new(t));
                     opened = true;
                 }
                 Ok(None) => {} // replaced between scan and open: the next refresh picks it up
@@ -429,6 +455,8 @@ impl FileSource {
 struct Round {
     read_any: bool,
     all_eof: bool,
+    /// Files with more to read than the round took.
+    unfinished: Vec<FileKey>,
     /// A file was held back for its pod's metadata: look again soon.
     waiting: bool,
 }

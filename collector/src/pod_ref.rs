@@ -1,16 +1,22 @@
 //! The pod a container log file belongs to, read from the file name that kubelet gives the
 //! symlinks in `/var/log/containers`: `<pod>_<namespace>_<container>-<64 hex container id>.log`.
 
+use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 
 /// What the file name says about the container: always present for kubelet's files, and the
 /// key under which Kubernetes API metadata is looked up.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Held once per tailed file and shared by every `Source` of it: the four names are kept as
+/// one string (`<pod>_<namespace>_<container>-<id>`, the file name's stem) and where each
+/// begins, so a node with thousands of files keeps one small allocation per file.
+#[derive(Clone, PartialEq, Eq)]
 pub struct PodRef {
-    pub pod_name: String,
-    pub namespace_name: String,
-    pub container_name: String,
-    pub docker_id: String,
+    stem: Arc<str>,
+    namespace_at: u16,
+    container_at: u16,
+    id_at: u16,
 }
 
 impl PodRef {
@@ -42,12 +48,55 @@ impl PodRef {
         {
             return None;
         }
+        PodRef::new(pod, namespace, container, id)
+    }
+
+    /// The reference for these names (`None` if together they are longer than a file name can
+    /// be).
+    pub fn new(pod: &str, namespace: &str, container: &str, id: &str) -> Option<PodRef> {
+        let namespace_at = pod.len() + 1;
+        let container_at = namespace_at + namespace.len() + 1;
+        let id_at = container_at + container.len() + 1;
         Some(PodRef {
-            pod_name: pod.to_owned(),
-            namespace_name: namespace.to_owned(),
-            container_name: container.to_owned(),
-            docker_id: id.to_owned(),
+            stem: format!("{pod}_{namespace}_{container}-{id}").into(),
+            namespace_at: u16::try_from(namespace_at).ok()?,
+            container_at: u16::try_from(container_at).ok()?,
+            id_at: u16::try_from(id_at).ok()?,
         })
+    }
+
+    pub fn pod_name(&self) -> &str {
+        self.part(0, self.namespace_at)
+    }
+
+    pub fn namespace_name(&self) -> &str {
+        self.part(self.namespace_at, self.container_at)
+    }
+
+    pub fn container_name(&self) -> &str {
+        self.part(self.container_at, self.id_at)
+    }
+
+    /// The container id (64 characters for kubelet's files).
+    pub fn docker_id(&self) -> &str {
+        self.stem.get(usize::from(self.id_at)..).unwrap_or_default()
+    }
+
+    /// From `start` to the separator before `next`.
+    fn part(&self, start: u16, next: u16) -> &str {
+        let end = usize::from(next).saturating_sub(1);
+        self.stem.get(usize::from(start)..end).unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for PodRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PodRef")
+            .field("pod_name", &self.pod_name())
+            .field("namespace_name", &self.namespace_name())
+            .field("container_name", &self.container_name())
+            .field("docker_id", &self.docker_id())
+            .finish()
     }
 }
 
@@ -75,18 +124,18 @@ mod tests {
         let p =
             format!("/var/log/containers/session-db-fdd649d68-cq5sp_socks_istio-proxy-{ID}.log");
         let r = PodRef::from_path(Path::new(&p)).unwrap();
-        assert_eq!(r.pod_name, "session-db-fdd649d68-cq5sp");
-        assert_eq!(r.namespace_name, "socks");
-        assert_eq!(r.container_name, "istio-proxy");
-        assert_eq!(r.docker_id, ID);
+        assert_eq!(r.pod_name(), "session-db-fdd649d68-cq5sp");
+        assert_eq!(r.namespace_name(), "socks");
+        assert_eq!(r.container_name(), "istio-proxy");
+        assert_eq!(r.docker_id(), ID);
     }
 
     #[test]
     fn container_names_may_contain_underscores_and_dashes() {
         let p = format!("a.b-c_ns_my_con-tainer-{ID}.log");
         let r = PodRef::from_path(Path::new(&p)).unwrap();
-        assert_eq!(r.pod_name, "a.b-c");
-        assert_eq!(r.container_name, "my_con-tainer");
+        assert_eq!(r.pod_name(), "a.b-c");
+        assert_eq!(r.container_name(), "my_con-tainer");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! outputs. Outputs encode it straight into their wire format (NDJSON, msgpack); nothing here is
 //! specific to one output.
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::json_merge::MergedObject;
@@ -19,8 +19,9 @@ pub struct Source {
     /// Stable across restarts and renames: derived from the container id (or path) and a
     /// fingerprint of the file's first line. Combined with a byte offset it names a line.
     pub id: u64,
-    pub path: PathBuf,
-    pub tag: String,
+    /// Shared with the tailer and the file's checkpoint: one copy per file.
+    pub path: Arc<Path>,
+    pub tag: Arc<str>,
     pub pod: Option<PodRef>,
     /// The pod's metadata from the API; `None` when unknown or not asked for.
     pub meta: Option<Arc<PodMeta>>,

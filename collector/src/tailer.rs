@@ -5,7 +5,7 @@
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -41,7 +41,8 @@ pub struct PollOutcome {
 }
 
 pub struct Tailer {
-    path: PathBuf,
+    /// Shared with the records' source and the checkpoint.
+    path: Arc<Path>,
     file: File,
     key: FileKey,
     /// The next byte to read.
@@ -124,7 +125,7 @@ impl Tailer {
         let meta = file.metadata()?;
         CollectorStats::add(&stats.files_opened, 1);
         Ok(Tailer {
-            path: path.to_owned(),
+            path: Arc::from(path),
             file,
             key: FileKey::of(&meta),
             read_offset: offset,
@@ -149,44 +150,58 @@ impl Tailer {
         self.key
     }
 
+    /// The open file's descriptor (to watch the very file being read).
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self.file)
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// Reads up to `buf.len()` new bytes and turns every complete line into records.
+    ///
+    /// The read comes first and the file's size is asked only when it finds nothing (a quiet
+    /// node polls a file per line written: one `pread` instead of an `fstat` and a `pread`).
+    /// Truncation shows either way: a file cut below the offset reads nothing and is then
+    /// shorter than the offset; a file cut and refilled past it has another first line, which
+    /// is checked after the read, so that what was read is known to be of the content checked.
     pub fn poll(&mut self, buf: &mut [u8], out: &mut Vec<Record>) -> io::Result<PollOutcome> {
-        let size = self.file.metadata()?.len();
-        self.last_size = size;
-        if size < self.read_offset {
-            self.truncated(out);
-        } else if size > self.read_offset && self.head.is_some() {
-            // Copytruncate can refill a file past the old offset between two polls; reading on
-            // from there would cut lines in half. A changed first line gives it away. (A pread
-            // of the first line per read that finds data: cheap next to the read itself.)
-            self.check_rewritten(out)?;
-        }
-        if size == self.read_offset {
+        // A truncation found restarts the read from 0, once.
+        for _ in 0..2 {
+            let n = self.file.read_at(buf, self.read_offset)?;
+            if n == 0 {
+                let size = self.file.metadata()?.len();
+                self.last_size = size;
+                if size < self.read_offset {
+                    self.truncated(out);
+                    continue;
+                }
+                return Ok(PollOutcome {
+                    bytes: 0,
+                    at_eof: true,
+                });
+            }
+            if self.head.is_some() && self.rewritten()? {
+                self.truncated(out);
+                continue;
+            }
+            let chunk_start = self.read_offset;
+            self.read_offset += n as u64;
+            self.last_size = self.last_size.max(self.read_offset);
+            CollectorStats::add(&self.stats.bytes_read, n as u64);
+            self.last_activity = Instant::now();
+            let source = self.source()?;
+            self.split_lines(&buf[..n], chunk_start, &source, out);
             return Ok(PollOutcome {
-                bytes: 0,
-                at_eof: true,
+                bytes: n,
+                // A short read reached the end of what was written.
+                at_eof: n < buf.len(),
             });
         }
-        let n = self.file.read_at(buf, self.read_offset)?;
-        if n == 0 {
-            return Ok(PollOutcome {
-                bytes: 0,
-                at_eof: true,
-            });
-        }
-        let chunk_start = self.read_offset;
-        self.read_offset += n as u64;
-        CollectorStats::add(&self.stats.bytes_read, n as u64);
-        self.last_activity = Instant::now();
-        let source = self.source()?;
-        self.split_lines(&buf[..n], chunk_start, &source, out);
         Ok(PollOutcome {
-            bytes: n,
-            at_eof: self.read_offset >= size,
+            bytes: 0,
+            at_eof: false,
         })
     }
 
@@ -269,8 +284,8 @@ impl Tailer {
         });
         let source = Arc::new(Source {
             id: identity.id,
-            tag: tag_for_path(&self.path),
-            path: self.path.clone(),
+            tag: tag_for_path(&self.path).into(),
+            path: Arc::clone(&self.path),
             pod: self.pod.clone(),
             meta: self.pod_meta.clone(),
         });
@@ -310,13 +325,18 @@ impl Tailer {
     /// Copytruncate can refill a file past the old offset between two looks at its size; a
     /// changed first line gives it away.
     pub fn check_rewritten(&mut self, out: &mut Vec<Record>) -> io::Result<()> {
-        let Some(known) = self.head else {
-            return Ok(());
-        };
-        if !starts_with(&self.file, known)? {
+        if self.rewritten()? {
             self.truncated(out);
         }
         Ok(())
+    }
+
+    /// The file no longer starts with the first line it was identified by.
+    fn rewritten(&self) -> io::Result<bool> {
+        match self.head {
+            Some(known) => Ok(!starts_with(&self.file, known)?),
+            None => Ok(false),
+        }
     }
 
     /// The file is finished (gone, or the input is stopping at EOF): unfinished split lines and
@@ -361,7 +381,7 @@ impl Tailer {
     pub fn progress(&self, forget: bool) -> Option<crate::acks::Progress> {
         Some(crate::acks::Progress {
             id: self.source_id()?,
-            path: self.path.clone(),
+            path: Arc::clone(&self.path),
             dev: self.key.dev,
             ino: self.key.ino,
             offset: self.safe_offset(),

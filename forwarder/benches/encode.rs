@@ -23,7 +23,7 @@ const DOCKER_JSON: &[u8] = br#"{"log":"{\"level\":\"info\",\"ts\":\"2026-11-22T0
 /// 1,000 records of one pod, half text and half JSON.
 fn records() -> Vec<Record> {
     let path = PathBuf::from("/var/log/containers/ingest-9-vjpq9nf7gw-6zm58_kube-system_sidecar-e3b39de92f4c80cb19577ac3834620d946e70f019f4f5fc5bf4b3820e00bb6b7.log");
-    let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+    let pair = |k: &str, v: &str| (k.into(), v.into());
     let meta = PodMeta {
         namespace: "kube-system".into(),
         name: "ingest-9-vjpq9nf7gw-6zm58".into(),
@@ -45,9 +45,9 @@ fn records() -> Vec<Record> {
     };
     let source = Arc::new(Source {
         id: 0xa76f_77a4_624a_47e1,
-        tag: tag_for_path(&path),
+        tag: tag_for_path(&path).into(),
         pod: PodRef::from_path(&path),
-        path,
+        path: path.into(),
         meta: Some(Arc::new(meta)),
     });
     let opts = DecodeOptions {

@@ -4,6 +4,8 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+
+use compact_str::CompactString;
 use std::sync::Arc;
 
 use logship_collector::json_text::{escape_into, needs_no_escape};
@@ -35,15 +37,19 @@ pub struct DocumentOptions {
     pub replace_dots: bool,
 }
 
-/// Encoded sources kept at most: more than the files of a busy node (a thousand files with
-/// 512 entries re-encoded a `kubernetes` object for most records), and still a bounded memory
-/// (about a kilobyte each).
-const MAX_SOURCES_CACHED: usize = 4096;
+/// Encoded sources kept at most: the files of a busy node (a thousand quiet files with 512
+/// entries re-encoded a `kubernetes` object for most records), but not one per file of a node
+/// with thousands (about 600 bytes each, as much as the pod's metadata itself). Past this the
+/// records of one file still come in runs (a read takes up to 256 KiB of a file), so a miss
+/// costs one encoding per run.
+const MAX_SOURCES_CACHED: usize = 1024;
 
 /// What every document of one source shares, encoded once: the tag (a long path, escaped) and
 /// the `kubernetes` object (labels and annotations can be kilobytes).
 struct SourceFragments {
-    tag: Box<str>,
+    /// The tag escaped, when escaping changes it (paths seldom need it: usually `None`, and the
+    /// source's own tag is written).
+    escaped_tag: Option<Box<str>>,
     kubernetes: Box<str>,
 }
 
@@ -86,7 +92,8 @@ impl DocumentEncoder {
         r.time.write_timestamp_millis(out);
         let fragments = self.fragments(&r.source);
         out.extend_from_slice(b"\",\"flb-log-tag\":\"");
-        out.extend_from_slice(fragments.tag.as_bytes());
+        let tag = fragments.escaped_tag.as_deref().unwrap_or(&r.source.tag);
+        out.extend_from_slice(tag.as_bytes());
         out.push(b'"');
         self.encode_fields(r, out);
         out.extend_from_slice(fragments.kubernetes.as_bytes());
@@ -262,7 +269,7 @@ impl DocumentEncoder {
                 let mut tag = String::with_capacity(source.tag.len());
                 escape_into(&source.tag, &mut tag);
                 let fragments = Arc::new(SourceFragments {
-                    tag: tag.into(),
+                    escaped_tag: (*tag != *source.tag).then(|| tag.into()),
                     kubernetes: encode_kubernetes(source, self.opts).into(),
                 });
                 self.sources
@@ -283,9 +290,9 @@ fn encode_kubernetes(source: &Source, opts: DocumentOptions) -> String {
         return String::new();
     };
     let mut s = String::from(",\"kubernetes\":{\"pod_name\":\"");
-    escape_into(&pod.pod_name, &mut s);
+    escape_into(pod.pod_name(), &mut s);
     s.push_str("\",\"namespace_name\":\"");
-    escape_into(&pod.namespace_name, &mut s);
+    escape_into(pod.namespace_name(), &mut s);
     s.push('"');
     if let Some(meta) = &source.meta {
         if !meta.uid.is_empty() {
@@ -302,16 +309,21 @@ fn encode_kubernetes(source: &Source, opts: DocumentOptions) -> String {
         }
     }
     s.push_str(",\"container_name\":\"");
-    escape_into(&pod.container_name, &mut s);
+    escape_into(pod.container_name(), &mut s);
     s.push_str("\",\"docker_id\":\"");
-    escape_into(&pod.docker_id, &mut s);
+    escape_into(pod.docker_id(), &mut s);
     s.push_str("\"}");
     s
 }
 
 /// `,"name":{"k":"v",…}`, keys dedotted when asked; a key that dedots into one already written
 /// is left out (the first wins, as for merged keys).
-fn push_string_map(s: &mut String, name: &str, map: &[(String, String)], replace_dots: bool) {
+fn push_string_map(
+    s: &mut String,
+    name: &str,
+    map: &[(CompactString, CompactString)],
+    replace_dots: bool,
+) {
     if map.is_empty() {
         return;
     }
@@ -353,14 +365,9 @@ mod tests {
     fn source(pod: bool) -> Arc<Source> {
         Arc::new(Source {
             id: 7,
-            path: PathBuf::from("/var/log/containers/p_ns_c-x.log"),
+            path: PathBuf::from("/var/log/containers/p_ns_c-x.log").into(),
             tag: "kube.var.log.containers.p_ns_c-x.log".into(),
-            pod: pod.then(|| PodRef {
-                pod_name: "p".into(),
-                namespace_name: "ns".into(),
-                container_name: "c".into(),
-                docker_id: "abc".into(),
-            }),
+            pod: pod.then(|| PodRef::new("p", "ns", "c", "abc").unwrap()),
             meta: None,
         })
     }
@@ -474,7 +481,7 @@ mod tests {
     fn with_meta(labels: &[(&str, &str)], annotations: &[(&str, &str)]) -> Arc<Source> {
         let pairs = |kv: &[(&str, &str)]| {
             kv.iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .map(|(k, v)| ((*k).into(), (*v).into()))
                 .collect::<Vec<_>>()
         };
         Arc::new(Source {

@@ -60,7 +60,7 @@ impl Run {
             .map(|(i, tag)| {
                 Arc::new(Source {
                     id: i as u64,
-                    path: PathBuf::from(format!("/x/{tag}")),
+                    path: PathBuf::from(format!("/x/{tag}")).into(),
                     tag: (*tag).into(),
                     pod: None,
                     meta: None,

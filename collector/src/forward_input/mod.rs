@@ -258,8 +258,8 @@ fn records(ctx: &Ctx, msg: Message) -> Vec<Record> {
     };
     let source = Arc::new(Source {
         id,
-        path: PathBuf::new(),
-        tag: msg.tag,
+        path: PathBuf::new().into(),
+        tag: msg.tag.into(),
         pod: None,
         meta: None,
     });

@@ -257,8 +257,8 @@ impl Reader {
         }
         let source = Arc::new(Source {
             id: fnv1a(fnv1a(FNV_OFFSET, b"journald:"), unit.as_bytes()),
-            path: PathBuf::new(),
-            tag: format!("host.{unit}"),
+            path: PathBuf::new().into(),
+            tag: format!("host.{unit}").into(),
             pod: None,
             meta: None,
         });

@@ -51,9 +51,10 @@ impl PodMetadata {
         let generation = self.store.generation();
         if t.pod_link.seen != Some(generation) {
             let found = match t.pod() {
-                Some(pod) => self
-                    .store
-                    .lookup(&pod.namespace_name, &pod.pod_name, &pod.docker_id),
+                Some(pod) => {
+                    self.store
+                        .lookup(pod.namespace_name(), pod.pod_name(), pod.docker_id())
+                }
                 None => return false,
             };
             t.pod_link.seen = Some(generation);

@@ -2,6 +2,7 @@
 //! the facts it acts on (exclusion, container ids), cut out of the API's `Pod` once per pod
 //! version so that nothing per line touches the API types.
 
+use compact_str::CompactString;
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 
 /// Annotations that keep a pod's logs out (fluent-bit's, so existing manifests keep working).
@@ -26,22 +27,25 @@ impl Default for MetaOptions {
 
 /// One version of a pod's metadata. Shared by `Arc` between the cache and the files of the pod;
 /// a new version is a new `Arc`, which is what tells the outputs to encode it again.
+///
+/// A node holds one per pod for as long as the pod lives: names, label keys and values up to
+/// 24 bytes are kept inline (most are), not as an allocation each.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PodMeta {
-    pub namespace: String,
-    pub name: String,
-    pub uid: String,
+    pub namespace: CompactString,
+    pub name: CompactString,
+    pub uid: CompactString,
     /// In the API's order (sorted by key), keys as the API has them (dots are an output matter).
-    pub labels: Vec<(String, String)>,
-    pub annotations: Vec<(String, String)>,
+    pub labels: Vec<(CompactString, CompactString)>,
+    pub annotations: Vec<(CompactString, CompactString)>,
     /// `spec.nodeName`.
-    pub host: Option<String>,
+    pub host: Option<CompactString>,
     /// Annotated `logship.io/exclude: "true"` or `fluentbit.io/exclude: "true"`.
     pub exclude: bool,
     /// The bare ids (without `docker://`, `containerd://`…) of the pod's containers, init and
     /// ephemeral ones included, so that a file can be matched to the right incarnation of a pod
     /// name that was deleted and created again.
-    pub container_ids: Vec<String>,
+    pub container_ids: Vec<CompactString>,
 }
 
 impl PodMeta {
@@ -49,8 +53,8 @@ impl PodMeta {
     /// kubelet writes logs for).
     pub fn from_pod(pod: &Pod, opts: MetaOptions) -> Option<PodMeta> {
         let m = &pod.metadata;
-        let name = m.name.clone().filter(|n| !n.is_empty())?;
-        let namespace = m.namespace.clone().filter(|n| !n.is_empty())?;
+        let name = m.name.as_deref().filter(|n| !n.is_empty())?.into();
+        let namespace = m.namespace.as_deref().filter(|n| !n.is_empty())?.into();
         let annotations = m.annotations.as_ref();
         let exclude = annotations.is_some_and(|a| {
             EXCLUDE_ANNOTATIONS.iter().any(|k| {
@@ -60,7 +64,7 @@ impl PodMeta {
         });
         let pairs = |map: Option<&std::collections::BTreeMap<String, String>>, keep: bool| {
             map.filter(|_| keep)
-                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .map(|m| m.iter().map(|(k, v)| (k.into(), v.into())).collect())
                 .unwrap_or_default()
         };
         let mut container_ids = Vec::new();
@@ -81,20 +85,21 @@ impl PodMeta {
                 for id in s.container_id.as_deref().into_iter().chain(last) {
                     let bare = id.rsplit_once("://").map_or(id, |(_, bare)| bare);
                     if !bare.is_empty() && !container_ids.iter().any(|c| c == bare) {
-                        container_ids.push(bare.to_owned());
+                        container_ids.push(bare.into());
                     }
                 }
             }
         }
         Some(PodMeta {
-            uid: m.uid.clone().unwrap_or_default(),
+            uid: m.uid.as_deref().unwrap_or_default().into(),
             labels: pairs(m.labels.as_ref(), opts.labels),
             annotations: pairs(annotations, opts.annotations),
             host: pod
                 .spec
                 .as_ref()
-                .and_then(|s| s.node_name.clone())
-                .filter(|n| !n.is_empty()),
+                .and_then(|s| s.node_name.as_deref())
+                .filter(|n| !n.is_empty())
+                .map(CompactString::from),
             exclude,
             container_ids,
             namespace,
@@ -130,7 +135,7 @@ mod tests {
         let m = PodMeta::from_pod(&pod(POD), MetaOptions::default()).unwrap();
         assert_eq!((m.namespace.as_str(), m.name.as_str()), ("shop", "web-1"));
         assert_eq!(m.uid, "u-1");
-        let kv = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        let kv = |k: &str, v: &str| (k.into(), v.into());
         assert_eq!(
             m.labels,
             [kv("app.kubernetes.io/name", "web"), kv("b", "2")]

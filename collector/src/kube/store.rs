@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use compact_str::CompactString;
+
 use super::meta::PodMeta;
 
 /// Deleted incarnations kept per pod name: enough for a pod recreated again and again within the
@@ -26,9 +28,9 @@ pub struct PodStore {
 #[derive(Default)]
 struct Inner {
     /// namespace → pod name → entry; nested so that a lookup needs no owned key.
-    pods: HashMap<String, HashMap<String, Entry>>,
+    pods: HashMap<CompactString, HashMap<CompactString, Entry>>,
     /// During a relist: the pods listed so far; the others were deleted while unwatched.
-    relisting: Option<HashSet<(String, String)>>,
+    relisting: Option<HashSet<(CompactString, CompactString)>>,
     live: usize,
 }
 
@@ -192,13 +194,13 @@ mod tests {
             name: name.into(),
             uid: uid.into(),
             labels: vec![("app".into(), label.into())],
-            container_ids: ids.iter().map(|s| s.to_string()).collect(),
+            container_ids: ids.iter().map(|s| (*s).into()).collect(),
             ..PodMeta::default()
         }
     }
 
     fn label(m: Option<Arc<PodMeta>>) -> Option<String> {
-        m.map(|m| m.labels[0].1.clone())
+        m.map(|m| m.labels[0].1.to_string())
     }
 
     #[test]

@@ -88,8 +88,11 @@ fn system_container_name(name: &str) -> &str {
 }
 
 /// heapster's `labels` tag: `k:v` pairs, sorted, joined by `,`.
-pub fn labels_text(labels: &[(String, String)]) -> String {
-    let mut pairs: Vec<String> = labels.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+pub fn labels_text<K: AsRef<str>, V: AsRef<str>>(labels: &[(K, V)]) -> String {
+    let mut pairs: Vec<String> = labels
+        .iter()
+        .map(|(k, v)| format!("{}:{}", k.as_ref(), v.as_ref()))
+        .collect();
     pairs.sort();
     pairs.join(",")
 }

@@ -196,8 +196,8 @@ pub fn records(docs: Vec<MetricDocument>) -> Vec<Record> {
                 let id = fnv1a(id, &d.timestamp.nanos.to_le_bytes());
                 Arc::new(Source {
                     id,
-                    path: PathBuf::new(),
-                    tag: format!("heapster.{}", d.family.name()),
+                    path: PathBuf::new().into(),
+                    tag: format!("heapster.{}", d.family.name()).into(),
                     pod: None,
                     meta: None,
                 })

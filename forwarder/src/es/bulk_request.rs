@@ -256,7 +256,7 @@ mod tests {
         Record {
             source: Arc::new(Source {
                 id: 0xabc,
-                path: Default::default(),
+                path: std::path::Path::new("").into(),
                 tag: "heapster.network".into(),
                 pod: None,
                 meta: None,
@@ -324,7 +324,7 @@ mod tests {
     fn the_written_id_is_the_formatted_one() {
         let source = Arc::new(Source {
             id: 0x00ab_cdef_0123_4567,
-            path: "/x.log".into(),
+            path: std::path::Path::new("/x.log").into(),
             tag: "x".into(),
             pod: None,
             meta: None,

@@ -82,9 +82,9 @@ impl ForwardEncoder {
             let ptr = Arc::as_ptr(&r.source);
             let i = match last {
                 Some((p, i)) if p == ptr => i,
-                _ => *by_tag.entry(r.source.tag.as_str()).or_insert_with(|| {
+                _ => *by_tag.entry(&*r.source.tag).or_insert_with(|| {
                     frames.push(Frame {
-                        tag: r.source.tag.clone(),
+                        tag: r.source.tag.to_string(),
                         count: 0,
                         entries: Vec::new(),
                     });

@@ -11,14 +11,9 @@ use super::*;
 fn source(tag: &str, pod: bool) -> Arc<Source> {
     Arc::new(Source {
         id: 7,
-        path: PathBuf::from("/var/log/containers/p_ns_c-x.log"),
+        path: PathBuf::from("/var/log/containers/p_ns_c-x.log").into(),
         tag: tag.into(),
-        pod: pod.then(|| PodRef {
-            pod_name: "p".into(),
-            namespace_name: "ns".into(),
-            container_name: "c".into(),
-            docker_id: "abc".into(),
-        }),
+        pod: pod.then(|| PodRef::new("p", "ns", "c", "abc").unwrap()),
         meta: None,
     })
 }
