@@ -10,7 +10,8 @@
 
 use super::append::Appender;
 use super::process::{proc_cpu, Agent};
-use super::setup::{generate, git_commit, load_avg, unix_now, RunDir, Services};
+use super::finish::{stop_run, Conditions, Workload};
+use super::setup::{generate, RunDir, Services};
 use super::{BenchOptions, BenchResult, IdleFigures};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -20,8 +21,7 @@ const SETTLE: Duration = Duration::from_secs(2);
 
 pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchResult> {
     opts.check_agent()?;
-    let load_avg_1m = load_avg();
-    let unix_time = unix_now();
+    let conditions = Conditions::now();
     let run_dir = RunDir::create(opts)?;
     let wdir = run_dir.path.join("w");
     let manifest = generate(&wdir, &opts.spec, opts.verbose)?;
@@ -61,65 +61,23 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchResult> {
         status = s;
     }
     std::thread::sleep(opts.settle);
-    let at_stop = sink.stats();
-    let (exit, stop) = agent.terminate(opts.grace)?;
-    let samples = sink.samples();
-    let enriched = services.enriched();
-    let sink_final = services.sink.stop();
-    if status == "ok" && exit.code != Some(0) {
-        status = "bad-exit";
-    } else if status == "ok" && enriched == Some(false) {
-        status = "not-enriched";
-    }
-    let keep = opts.keep || status != "ok";
-    run_dir.finish(&samples, keep);
-    let cpu = exit.user_s + exit.sys_s;
+    let end = stop_run(opts, &mut agent, services, status)?;
     let wall = t0.elapsed().as_secs_f64();
+    let workload = Workload {
+        manifest: &manifest,
+        dir: &wdir,
+        expected,
+    };
     Ok(BenchResult {
-        case: opts.case.clone(),
-        status: status.to_string(),
-        format: opts.spec.format.to_string(),
-        files: manifest.file_count,
-        records: expected,
         lines: manifest.lines + rounds * manifest.file_count as u64,
-        input_bytes: manifest.bytes,
-        docs: at_stop.docs,
-        docs_final: sink_final.docs,
-        duplicates: sink_final.docs.saturating_sub(expected),
         wall_s: wall,
-        first_doc_s: at_stop
+        first_doc_s: end
+            .at_stop
             .first_doc_at
             .map(|t| t.saturating_duration_since(t0).as_secs_f64()),
         records_per_s: expected as f64 / wall,
-        mb_per_s: 0.0,
-        cpu_user_s: exit.user_s,
-        cpu_sys_s: exit.sys_s,
-        cpu_s: cpu,
-        cpu_s_per_gb: 0.0,
-        peak_rss_mib: exit.peak_rss_mib(),
-        wait4_maxrss_mib: exit.maxrss_kib as f64 / 1024.0,
-        cpu_at_done_s: None,
-        rss_hwm_at_done_mib: None,
-        exit_code: exit.code,
-        exit_signal: exit.signal,
-        stop_s: stop.as_secs_f64(),
-        sink_cpu_s: sink_final.cpu_s,
-        sink_bulk_requests: sink_final.bulk_requests,
-        sink_body_bytes: sink_final.body_bytes,
-        sink_wire_bytes: sink_final.wire_bytes,
-        sink_max_docs_per_request: sink_final.max_docs_per_request,
-        sink_indices: sink_final.indices.clone(),
-        sink_distinct_ids: sink_final.verify.as_ref().map(|v| v.distinct_ids),
-        enriched,
         idle: figures,
-        startup: None,
-        agent: opts.agent.display().to_string(),
-        commit: git_commit(&opts.agent),
-        load_avg_1m,
-        ncpu: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        unix_time,
-        workload_dir: wdir.display().to_string(),
-        run_dir: keep.then(|| run_dir.path.display().to_string()),
+        ..BenchResult::from_run(opts, workload, conditions, &end, &run_dir)
     })
 }
 

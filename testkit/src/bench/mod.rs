@@ -9,6 +9,7 @@
 //! a new line ([`idle`]); the `startup` case a restart over checkpointed files ([`startup`]).
 
 mod append;
+mod finish;
 pub mod http;
 mod idle;
 pub mod kube;

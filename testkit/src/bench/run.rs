@@ -2,9 +2,8 @@
 //! the run ends when the sink has every record.
 
 use super::process::{proc_cpu, proc_status_kib, Agent};
-use super::setup::{
-    ensure_workload, git_commit, load_avg, unix_now, warm_page_cache, RunDir, Services,
-};
+use super::finish::{stop_run, Conditions, Workload};
+use super::setup::{ensure_workload, warm_page_cache, RunDir, Services};
 use super::{BenchOptions, BenchResult};
 use std::time::{Duration, Instant};
 
@@ -36,8 +35,7 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchResult> {
     let timeout = opts
         .timeout
         .unwrap_or_else(|| Duration::from_secs(120 + expected / 5000));
-    let load_avg_1m = load_avg();
-    let unix_time = unix_now();
+    let conditions = Conditions::now();
     let run_dir = RunDir::create(opts)?;
     let log = run_dir.log("agent.log")?;
     let services = Services::start(opts, &wdir, &run_dir, &opts.spec.node)?;
@@ -103,75 +101,40 @@ pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchResult> {
     if matches!(outcome, Outcome::Done) {
         std::thread::sleep(opts.settle);
     }
-    let at_stop = sink.stats();
-    let (exit, stop) = agent.terminate(opts.grace)?;
-    let samples = sink.samples();
-    let enriched = services.enriched();
-    let sink_final = services.sink.stop();
-
     let status = match outcome {
-        Outcome::Done if exit.code != Some(0) => "bad-exit",
-        Outcome::Done if enriched == Some(false) => "not-enriched",
         Outcome::Done => "ok",
         Outcome::Timeout => "timeout",
         Outcome::Stalled => "stalled",
         Outcome::Exited => "agent-exited",
     };
-    let wall = at_stop
+    let end = stop_run(opts, &mut agent, services, status)?;
+    let wall = end
+        .at_stop
         .last_doc_at
         .map_or(0.0, |t| t.saturating_duration_since(t0).as_secs_f64());
     let per_s = |x: f64| if wall > 0.0 { x / wall } else { 0.0 };
-    let cpu = exit.user_s + exit.sys_s;
-    let keep = opts.keep || status != "ok";
-    run_dir.finish(&samples, keep);
+    let cpu = end.exit.user_s + end.exit.sys_s;
+    let workload = Workload {
+        manifest: &manifest,
+        dir: &wdir,
+        expected,
+    };
     Ok(BenchResult {
-        case: opts.case.clone(),
-        status: status.to_string(),
-        format: opts.spec.format.to_string(),
-        files: manifest.file_count,
-        records: expected,
-        lines: manifest.lines,
-        input_bytes: manifest.bytes,
-        docs: at_stop.docs,
-        docs_final: sink_final.docs,
-        duplicates: sink_final.docs.saturating_sub(expected),
         wall_s: wall,
-        first_doc_s: at_stop
+        first_doc_s: end
+            .at_stop
             .first_doc_at
             .map(|t| t.saturating_duration_since(t0).as_secs_f64()),
         records_per_s: per_s(expected as f64),
         mb_per_s: per_s(manifest.bytes as f64 / 1e6),
-        cpu_user_s: exit.user_s,
-        cpu_sys_s: exit.sys_s,
-        cpu_s: cpu,
         cpu_s_per_gb: if manifest.bytes > 0 {
             cpu / (manifest.bytes as f64 / 1e9)
         } else {
             0.0
         },
-        peak_rss_mib: exit.peak_rss_mib(),
-        wait4_maxrss_mib: exit.maxrss_kib as f64 / 1024.0,
         cpu_at_done_s: at_done.0.map(|(u, s)| u + s),
         rss_hwm_at_done_mib: at_done.1.map(|k| k as f64 / 1024.0),
-        exit_code: exit.code,
-        exit_signal: exit.signal,
-        stop_s: stop.as_secs_f64(),
-        sink_cpu_s: (sink_final.cpu_s - sink_cpu0).max(0.0),
-        sink_bulk_requests: sink_final.bulk_requests,
-        sink_body_bytes: sink_final.body_bytes,
-        sink_wire_bytes: sink_final.wire_bytes,
-        sink_max_docs_per_request: sink_final.max_docs_per_request,
-        sink_indices: sink_final.indices.clone(),
-        sink_distinct_ids: sink_final.verify.as_ref().map(|v| v.distinct_ids),
-        enriched,
-        idle: None,
-        startup: None,
-        agent: opts.agent.display().to_string(),
-        commit: git_commit(&opts.agent),
-        load_avg_1m,
-        ncpu: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        unix_time,
-        workload_dir: wdir.display().to_string(),
-        run_dir: keep.then(|| run_dir.path.display().to_string()),
+        sink_cpu_s: (end.sink_final.cpu_s - sink_cpu0).max(0.0),
+        ..BenchResult::from_run(opts, workload, conditions, &end, &run_dir)
     })
 }
