@@ -15,6 +15,9 @@ pub struct Piece {
     pub partial: bool,
     pub start_offset: u64,
     pub end_offset: u64,
+    /// `log` unescaped, when the decoder had it at hand and may merge it (a CRI line that looks
+    /// like a JSON object): spares unescaping what was just escaped.
+    pub plain: Option<String>,
 }
 
 /// A whole logical line, ready to become a record.
@@ -27,6 +30,8 @@ pub struct Line {
     pub start_offset: u64,
     pub end_offset: u64,
     pub truncated: bool,
+    /// `log` unescaped, for a line made of one piece whose decoder had it (see [`Piece`]).
+    pub plain: Option<String>,
 }
 
 #[derive(Debug)]
@@ -55,11 +60,13 @@ impl Assembler {
                     start_offset: piece.start_offset,
                     end_offset: piece.end_offset,
                     truncated: false,
+                    plain: piece.plain,
                 };
                 self.cut(&mut line);
                 Some(line)
             }
             None => {
+                // A joined line is unescaped from its joined `log` if it is merged.
                 let mut line = Line {
                     log: piece.log,
                     stream: piece.stream,
@@ -67,6 +74,7 @@ impl Assembler {
                     start_offset: piece.start_offset,
                     end_offset: piece.end_offset,
                     truncated: false,
+                    plain: None,
                 };
                 self.cut(&mut line);
                 self.pending.push(line);
@@ -96,6 +104,7 @@ impl Assembler {
         if line.log.len() > self.max_bytes {
             line.log.truncate_to(self.max_bytes);
             line.truncated = true;
+            line.plain = None;
         }
     }
 
@@ -129,6 +138,7 @@ mod tests {
             partial,
             start_offset: start,
             end_offset: start + 10,
+            plain: None,
         }
     }
 

@@ -1,6 +1,8 @@
 //! CRI line decoding (containerd, CRI-O): `<RFC3339Nano time> <stream> <P|F>[:more tags] <content>`.
 //! `P` marks a piece of a line the runtime split (16 KiB by default); `F` ends the line.
 
+use std::borrow::Cow;
+
 use crate::json_text::JsonText;
 use crate::record::Stream;
 
@@ -11,6 +13,8 @@ pub struct CriLine<'a> {
     pub partial: bool,
     /// The content, escaped. Invalid UTF-8 is replaced by U+FFFD.
     pub log: JsonText,
+    /// The content as text (invalid UTF-8 replaced): what `log` unescapes to.
+    pub text: Cow<'a, str>,
     pub invalid_utf8: bool,
 }
 
@@ -35,16 +39,22 @@ pub fn decode(line: &[u8]) -> Result<CriLine<'_>, NotCri> {
     if time.len() < 20 || time.as_bytes()[4] != b'-' || time.as_bytes()[10] != b'T' {
         return Err(NotCri);
     }
-    let stream = std::str::from_utf8(stream).map_err(|_| NotCri)?;
+    // The two streams runtimes write are matched as bytes: a UTF-8 check costs more than that.
+    let stream = match stream {
+        b"stdout" => Stream::Stdout,
+        b"stderr" => Stream::Stderr,
+        other => Stream::from_name(std::str::from_utf8(other).map_err(|_| NotCri)?),
+    };
     let (text, invalid_utf8) = match std::str::from_utf8(content) {
-        Ok(s) => (std::borrow::Cow::Borrowed(s), false),
+        Ok(s) => (Cow::Borrowed(s), false),
         Err(_) => (String::from_utf8_lossy(content), true),
     };
     Ok(CriLine {
         time,
-        stream: Stream::from_name(stream),
+        stream,
         partial,
         log: JsonText::escape(&text),
+        text,
         invalid_utf8,
     })
 }
@@ -79,6 +89,14 @@ mod tests {
     }
 
     #[test]
+    fn other_streams_are_kept_by_name() {
+        let l = decode(b"2026-11-22T01:02:03.2Z stdin F x").unwrap();
+        assert_eq!(l.stream, Stream::Other("stdin".into()));
+        let l = decode(b"2026-11-22T01:02:03.2Z stderr F x").unwrap();
+        assert_eq!(l.stream, Stream::Stderr);
+    }
+
+    #[test]
     fn empty_messages_and_tabs() {
         let l = decode(b"2026-11-22T01:02:03.2Z stdout F ").unwrap();
         assert_eq!(l.log.as_escaped(), "");
@@ -102,6 +120,7 @@ mod tests {
         );
         assert!(decode(b"hello world foo bar").is_err());
         assert!(decode(b"2026-11-22T01:02:03.2Z stdout X msg").is_err());
+        assert!(decode(b"2026-11-22T01:02:03.2Z std\xffout F msg").is_err());
         assert!(decode(b"").is_err());
     }
 }

@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 
+pub use crate::json_escape::{escape_into, needs_no_escape};
+
 /// The content of a JSON string literal, without the surrounding quotes, already escaped.
 /// Invariant: `"` + content + `"` is one valid JSON string.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -175,56 +177,6 @@ fn utf8_len(first: u8) -> usize {
         0xe0..=0xef => 3,
         _ => 4,
     }
-}
-
-/// Whether `text` is its own JSON-escaped form (no quote, backslash or control character).
-pub fn needs_no_escape(text: &str) -> bool {
-    !text.bytes().any(|b| ESCAPED[usize::from(b)])
-}
-
-/// The bytes JSON strings must escape: quote, backslash, control characters.
-static ESCAPED: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut c = 0;
-    while c < 0x20 {
-        t[c] = true;
-        c += 1;
-    }
-    t[b'"' as usize] = true;
-    t[b'\\' as usize] = true;
-    t
-};
-
-/// Appends `text` to `out` with JSON string escaping (quotes, backslashes, control characters).
-/// One pass; the plain runs between escapes are copied whole.
-pub fn escape_into(text: &str, out: &mut String) {
-    let bytes = text.as_bytes();
-    out.reserve(bytes.len());
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if !ESCAPED[usize::from(b)] {
-            continue;
-        }
-        // Cut at an ASCII byte: both slices are on character boundaries.
-        out.push_str(&text[start..i]);
-        match b {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            0x08 => out.push_str("\\b"),
-            0x0c => out.push_str("\\f"),
-            _ => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.push_str("\\u00");
-                out.push(char::from(HEX[usize::from(b >> 4)]));
-                out.push(char::from(HEX[usize::from(b & 0xf)]));
-            }
-        }
-        start = i + 1;
-    }
-    out.push_str(&text[start..]);
 }
 
 #[cfg(test)]

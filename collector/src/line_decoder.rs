@@ -87,12 +87,17 @@ impl LineDecoder {
                     partial: l.partial,
                     start_offset: start,
                     end_offset: end,
+                    plain: None,
                 }),
                 LogFormat::Cri => cri::decode(raw).ok().map(|l| {
                     if l.invalid_utf8 && self.stats.problem(Problem::InvalidUtf8) {
                         tracing::warn!(path = %source.path.display(), offset = start,
                             "invalid UTF-8 replaced by U+FFFD (further cases are only counted)");
                     }
+                    // CRI content is plain text: a whole line that may be merged keeps it, so
+                    // the merge need not unescape the `log` just escaped from it.
+                    let plain = (self.opts.merge_json && !l.partial && l.text.starts_with('{'))
+                        .then(|| l.text.into_owned());
                     Piece {
                         log: l.log,
                         stream: Some(l.stream),
@@ -100,6 +105,7 @@ impl LineDecoder {
                         partial: l.partial,
                         start_offset: start,
                         end_offset: end,
+                        plain,
                     }
                 }),
             }
@@ -164,6 +170,7 @@ impl LineDecoder {
             start_offset: start,
             end_offset: end,
             truncated,
+            plain: None,
         }
     }
 
@@ -205,7 +212,7 @@ impl LineDecoder {
                 "line longer than the maximum was cut and marked (further cases are only counted)");
         }
         let merged = if self.opts.merge_json && !line.truncated {
-            self.merge(&line.log)
+            self.merge(&line.log, line.plain)
         } else {
             None
         };
@@ -224,12 +231,19 @@ impl LineDecoder {
         }
     }
 
-    /// Merges only when the whole `log` (less its trailing newline) is a JSON object.
-    fn merge(&self, log: &JsonText) -> Option<Box<MergedObject>> {
+    /// Merges only when the whole `log` (less its trailing newline) is a JSON object. `plain` is
+    /// `log` unescaped, when the decoder had it.
+    fn merge(&self, log: &JsonText, plain: Option<String>) -> Option<Box<MergedObject>> {
         if !log.as_escaped().starts_with('{') {
             return None;
         }
-        let mut text = log.unescape().into_owned();
+        let mut text = match plain {
+            Some(text) => {
+                debug_assert_eq!(text, log.unescape());
+                text
+            }
+            None => log.unescape().into_owned(),
+        };
         if text.ends_with('\n') {
             text.pop();
         }
@@ -249,4 +263,67 @@ impl LineDecoder {
 
 fn strip_cr(raw: &[u8]) -> &[u8] {
     raw.strip_suffix(b"\r").unwrap_or(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn decode_all(lines: &[&[u8]]) -> Vec<Record> {
+        let opts = DecodeOptions {
+            merge_json: true,
+            max_line_bytes: 1 << 20,
+        };
+        let source = Arc::new(Source {
+            id: 1,
+            path: PathBuf::from("/var/log/containers/x.log"),
+            tag: String::new(),
+            pod: None,
+            meta: None,
+        });
+        let mut decoder = LineDecoder::new(opts, Arc::new(CollectorStats::default()));
+        let mut out = Vec::new();
+        let mut offset = 0;
+        for line in lines {
+            let end = offset + line.len() as u64 + 1;
+            decoder.line(line, offset, end, false, &source, &mut out);
+            offset = end;
+        }
+        out
+    }
+
+    fn merged(r: &Record) -> Vec<(String, String)> {
+        let m = r.merged.as_ref().expect("merged");
+        m.fields()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn cri_json_lines_merge_as_docker_ones_do() {
+        // The CRI line is merged from its plain text, the Docker one from its unescaped `log`;
+        // a CRI line joined from pieces is unescaped too.
+        let docker = decode_all(&[
+            br#"{"log":"{\"a\":\"q\\\"b\\\\\\t\",\"n\":[1,{\"x\":null}]}\n","stream":"stdout","time":"2026-11-22T01:02:03Z"}"#,
+        ]);
+        let cri = decode_all(&[
+            b"2026-11-22T01:02:03Z stdout F {\"a\":\"q\\\"b\\\\\\t\",\"n\":[1,{\"x\":null}]}",
+            b"2026-11-22T01:02:04Z stdout P {\"a\":\"q\\\"b",
+            b"2026-11-22T01:02:05Z stdout F \\\\\\t\",\"n\":[1,{\"x\":null}]}",
+        ]);
+        assert_eq!(cri.len(), 2);
+        let want = vec![
+            ("a".to_owned(), r#""q\"b\\\t""#.to_owned()),
+            ("n".to_owned(), r#"[1,{"x":null}]"#.to_owned()),
+        ];
+        assert_eq!(merged(&docker[0]), want);
+        assert_eq!(merged(&cri[0]), want);
+        assert_eq!(merged(&cri[1]), want);
+        assert_eq!(cri[0].log, cri[1].log);
+        assert_eq!(
+            cri[0].log.as_escaped(),
+            r#"{\"a\":\"q\\\"b\\\\\\t\",\"n\":[1,{\"x\":null}]}"#
+        );
+    }
 }

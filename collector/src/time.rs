@@ -97,6 +97,24 @@ impl EventTime {
     pub fn write_timestamp_millis(self, out: &mut Vec<u8>) {
         let (y, mo, d) = civil_from_days(self.day());
         let sod = self.secs.rem_euclid(86_400) as u32;
+        let ms = self.nanos / 1_000_000;
+        if (0..=9999).contains(&y) {
+            // Every document has one: built on the stack and appended once, rather than pushed
+            // byte by byte.
+            let y = y as u32;
+            let mut b = *b"0000-00-00T00:00:00.000Z";
+            put2(&mut b[0..2], y / 100);
+            put2(&mut b[2..4], y % 100);
+            put2(&mut b[5..7], mo);
+            put2(&mut b[8..10], d);
+            put2(&mut b[11..13], sod / 3600);
+            put2(&mut b[14..16], sod / 60 % 60);
+            put2(&mut b[17..19], sod % 60);
+            b[20] = b'0' + (ms / 100) as u8;
+            put2(&mut b[21..23], ms % 100);
+            out.extend_from_slice(&b);
+            return;
+        }
         push_year(out, y);
         out.push(b'-');
         push2(out, mo);
@@ -109,7 +127,6 @@ impl EventTime {
         out.push(b':');
         push2(out, sod % 60);
         out.push(b'.');
-        let ms = self.nanos / 1_000_000;
         out.push(b'0' + (ms / 100) as u8);
         out.push(b'0' + (ms / 10 % 10) as u8);
         out.push(b'0' + (ms % 10) as u8);
@@ -151,6 +168,12 @@ fn digits(b: &[u8]) -> Option<u32> {
         v = v * 10 + u32::from(c - b'0');
     }
     Some(v)
+}
+
+/// Two digits of `v` (below 100) into `b[0..2]`.
+fn put2(b: &mut [u8], v: u32) {
+    b[0] = b'0' + (v / 10 % 10) as u8;
+    b[1] = b'0' + (v % 10) as u8;
 }
 
 fn push2(out: &mut Vec<u8>, v: u32) {
@@ -274,6 +297,24 @@ mod tests {
             let (y, m, d) = civil_from_days(day);
             assert_eq!(days_from_civil(y, m, d), day);
         }
+    }
+
+    #[test]
+    fn timestamps_outside_four_digit_years_are_written_whole() {
+        let t = EventTime::parse_rfc3339("0000-01-01T00:00:00.007Z").unwrap();
+        assert_eq!(ts(t), "0000-01-01T00:00:00.007Z");
+        let t = EventTime::parse_rfc3339("9999-12-31T23:59:59.999Z").unwrap();
+        assert_eq!(ts(t), "9999-12-31T23:59:59.999Z");
+        let t = EventTime {
+            secs: 253_402_300_800, // 10000-01-01
+            nanos: 10_000_000,
+        };
+        assert_eq!(ts(t), "10000-01-01T00:00:00.010Z");
+        let t = EventTime {
+            secs: -62_167_219_201, // one second before year 0
+            nanos: 0,
+        };
+        assert_eq!(ts(t), "-1-12-31T23:59:59.000Z");
     }
 
     #[test]

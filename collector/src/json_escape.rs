@@ -1,0 +1,328 @@
+//! JSON string escaping, for every CRI message (and the strings documents carry): hand-written
+//! and eight bytes at a time, because it runs once per line on the hot path.
+
+/// Whether `text` is its own JSON-escaped form (no quote, backslash or control character).
+pub fn needs_no_escape(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(word) = word_at(bytes, i) {
+        if escaped_flags(word) != 0 {
+            return false;
+        }
+        i += 8;
+    }
+    !bytes[i..].iter().any(|&b| ESCAPED[usize::from(b)])
+}
+
+/// The bytes JSON strings must escape: quote, backslash, control characters.
+static ESCAPED: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        t[c] = true;
+        c += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
+/// Appends `text` to `out` with JSON string escaping (quotes, backslashes, control characters).
+///
+/// This runs over every CRI message, so it looks at eight bytes per step (SWAR). Words without
+/// anything to escape are copied later in one run. From the first ASCII word with escapes on (a
+/// JSON line escapes every quote, several per word), ASCII words are escaped into a buffer on
+/// the stack, appended once it is full or the text ends: a copy call per escape, or pushing
+/// byte by byte into the `String`, cost twice as much. A word with non-ASCII bytes is cut only
+/// at its escapes, which are ASCII, so every cut is on a character boundary.
+pub fn escape_into(text: &str, out: &mut String) {
+    let bytes = text.as_bytes();
+    out.reserve(bytes.len() + 8);
+    // Most text has nothing to escape: look for the first word with an escape before setting
+    // up anything else.
+    let mut i = 0;
+    let mut flags = 0;
+    while let Some(word) = word_at(bytes, i) {
+        flags = escaped_flags(word);
+        if flags != 0 {
+            break;
+        }
+        i += 8;
+    }
+    if flags == 0 && bytes[i..].iter().all(|&b| !ESCAPED[usize::from(b)]) {
+        out.push_str(text);
+        return;
+    }
+    let mut staged = Staged::new();
+    // `bytes[start..i]` is plain and not yet in `out`; while words are staged it is empty.
+    let mut start = 0;
+    while let Some(word) = word_at(bytes, i) {
+        let flags = escaped_flags(word);
+        if flags == 0 && staged.is_empty() {
+            i += 8;
+        } else if word & HIGH == 0 {
+            if start < i {
+                out.push_str(&text[start..i]);
+            }
+            staged.push_ascii_word(word, out);
+            i += 8;
+            start = i;
+        } else {
+            staged.flush(out);
+            if flags == 0 {
+                i += 8;
+                continue;
+            }
+            let at = i + (flags.trailing_zeros() / 8) as usize;
+            out.push_str(&text[start..at]);
+            push_escape(bytes[at], out);
+            i = at + 1;
+            start = i;
+        }
+    }
+    staged.flush(out);
+    for (at, &b) in bytes.iter().enumerate().skip(i) {
+        if ESCAPED[usize::from(b)] {
+            out.push_str(&text[start..at]);
+            push_escape(b, out);
+            start = at + 1;
+        }
+    }
+    out.push_str(&text[start..]);
+}
+
+/// The eight bytes at `i` as a little-endian word, if there are eight.
+#[inline]
+fn word_at(bytes: &[u8], i: usize) -> Option<u64> {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(bytes.get(i..i + 8)?);
+    Some(u64::from_le_bytes(word))
+}
+
+/// Escaped ASCII words waiting to be appended (one append, and one ASCII check, per line or
+/// so).
+struct Staged {
+    buf: [u8; STAGED_BYTES],
+    len: usize,
+}
+
+const STAGED_BYTES: usize = 256;
+
+impl Staged {
+    fn new() -> Staged {
+        Staged {
+            buf: [0; STAGED_BYTES],
+            len: 0,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Stages eight ASCII bytes (`word`, little-endian), escaped: at most 48 bytes, six per
+    /// control character. Once a line has escapes, the plain words between them are staged too
+    /// rather than appended on their own.
+    ///
+    /// Quotes and backslashes, the escapes of JSON lines, are done a run at a time: the rest of
+    /// the word is stored whole (one 8-byte store; what lies past the run is overwritten next)
+    /// and a backslash goes after the run.
+    #[inline]
+    fn push_ascii_word(&mut self, word: u64, out: &mut String) {
+        if self.len > STAGED_BYTES - 48 {
+            self.flush(out);
+        }
+        let mut n = self.len;
+        if ascii_controls(word) != 0 {
+            for b in word.to_le_bytes() {
+                n += self.push_ascii_byte(n, b);
+            }
+            self.len = n;
+            return;
+        }
+        let mut quotes = ascii_bytes_equal(word, b'"') | ascii_bytes_equal(word, b'\\');
+        let mut from = 0;
+        while quotes != 0 {
+            let at = (quotes.trailing_zeros() / 8) as usize;
+            self.buf[n..n + 8].copy_from_slice(&(word >> (8 * from)).to_le_bytes());
+            n += at - from;
+            self.buf[n] = b'\\';
+            n += 1;
+            from = at;
+            quotes &= quotes - 1;
+        }
+        self.buf[n..n + 8].copy_from_slice(&(word >> (8 * from)).to_le_bytes());
+        self.len = n + 8 - from;
+    }
+
+    /// Stages one ASCII byte at `n`, escaped; returns the bytes written.
+    fn push_ascii_byte(&mut self, n: usize, b: u8) -> usize {
+        match SHORT_ESCAPE[usize::from(b)] {
+            0 => {
+                self.buf[n] = b;
+                1
+            }
+            1 => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                self.buf[n..n + 6].copy_from_slice(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[usize::from(b >> 4)],
+                    HEX[usize::from(b & 0xf)],
+                ]);
+                6
+            }
+            c => {
+                self.buf[n] = b'\\';
+                self.buf[n + 1] = c;
+                2
+            }
+        }
+    }
+
+    fn flush(&mut self, out: &mut String) {
+        if self.len == 0 {
+            return;
+        }
+        // Only ASCII is ever staged, so this cannot fail; were it to, nothing is lost.
+        match std::str::from_utf8(&self.buf[..self.len]) {
+            Ok(s) => out.push_str(s),
+            Err(_) => out.push_str(&String::from_utf8_lossy(&self.buf[..self.len])),
+        }
+        self.len = 0;
+    }
+}
+
+/// For each byte: 0 when it stands for itself, 1 when it is written `\u00XX`, else the letter
+/// after the backslash of its short escape.
+static SHORT_ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        t[c] = 1;
+        c += 1;
+    }
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t[b'\n' as usize] = b'n';
+    t[b'\r' as usize] = b'r';
+    t[b'\t' as usize] = b't';
+    t[0x08] = b'b';
+    t[0x0c] = b'f';
+    t
+};
+
+/// Appends the escape sequence of a byte that [`ESCAPED`] marks.
+fn push_escape(b: u8, out: &mut String) {
+    match b {
+        b'"' => out.push_str("\\\""),
+        b'\\' => out.push_str("\\\\"),
+        b'\n' => out.push_str("\\n"),
+        b'\r' => out.push_str("\\r"),
+        b'\t' => out.push_str("\\t"),
+        0x08 => out.push_str("\\b"),
+        0x0c => out.push_str("\\f"),
+        _ => {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+    }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of the ASCII word `w` that is `b`; exact for every byte (ASCII
+/// bytes cannot carry into each other).
+fn ascii_bytes_equal(w: u64, b: u8) -> u64 {
+    let v = w ^ (ONES * u64::from(b));
+    !(v + ONES * 0x7f) & HIGH
+}
+
+/// The high bit of each byte of the ASCII word `w` that is a control character; exact.
+fn ascii_controls(w: u64) -> u64 {
+    !(w + ONES * 0x60) & HIGH
+}
+
+/// The high bit of each byte of `w` (little-endian) that is a quote, a backslash or a control
+/// character. Exact for the lowest flagged byte, which is all [`escape_into`] relies on: a false
+/// flag can only come from a borrow out of a truly flagged byte below it.
+fn escaped_flags(w: u64) -> u64 {
+    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    control | zero_byte(w ^ (ONES * u64::from(b'"'))) | zero_byte(w ^ (ONES * u64::from(b'\\')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json_text::JsonText;
+
+    #[test]
+    fn escape_finds_every_escaped_byte_at_every_position() {
+        // Each special byte at each position of words and tails, next to bytes that are close
+        // to them (0x1f/0x20, 0x21/0x23, 0x5b/0x5d, 0x7f, 0x80..0xff through UTF-8).
+        let specials = ['"', '\\', '\n', '\u{0}', '\u{1f}', '\u{8}'];
+        let neighbours = " !#[]~\u{7f}é€🌍ab";
+        for len in 0..20 {
+            for pos in 0..len {
+                for &sp in &specials {
+                    for fill in neighbours.chars() {
+                        let text: String =
+                            (0..len).map(|i| if i == pos { sp } else { fill }).collect();
+                        let j = JsonText::escape(&text);
+                        let want = serde_json::to_string(&text).unwrap();
+                        assert_eq!(format!("\"{}\"", j.as_escaped()), want, "{text:?}");
+                    }
+                }
+            }
+        }
+        for text in [
+            "",
+            "plain",
+            "ends with quote\"",
+            "\"\"\"\\\\",
+            "0123456789abcdef\u{1}",
+        ] {
+            let want = serde_json::to_string(text).unwrap();
+            assert_eq!(format!("\"{}\"", JsonText::escape(text).as_escaped()), want);
+        }
+    }
+
+    #[test]
+    fn escape_matches_serde_on_mixed_text() {
+        let alphabet: Vec<char> = "ab \"\\\n\t\r\u{0}\u{1f}\u{7f}é{}:,".chars().collect();
+        let mut seed: u64 = 7;
+        for _ in 0..5000 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let len = (seed >> 59) as usize * 2;
+            let text: String = (0..len)
+                .map(|k| {
+                    let r = seed.rotate_left(7 * k as u32) >> 32;
+                    alphabet[r as usize % alphabet.len()]
+                })
+                .collect();
+            let want = serde_json::to_string(&text).unwrap();
+            assert_eq!(
+                format!("\"{}\"", JsonText::escape(&text).as_escaped()),
+                want
+            );
+        }
+    }
+
+    #[test]
+    fn needs_no_escape_finds_escapes_anywhere() {
+        assert!(needs_no_escape(""));
+        assert!(needs_no_escape("2026-11-22T01:02:03.123456789Z é 🌍"));
+        for len in 1..20 {
+            for pos in 0..len {
+                let text: String = (0..len).map(|k| if k == pos { '"' } else { 'a' }).collect();
+                assert!(!needs_no_escape(&text), "{text}");
+            }
+        }
+    }
+}
