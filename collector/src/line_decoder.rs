@@ -277,8 +277,8 @@ mod tests {
         };
         let source = Arc::new(Source {
             id: 1,
-            path: PathBuf::from("/var/log/containers/x.log"),
-            tag: String::new(),
+            path: PathBuf::from("/var/log/containers/x.log").into(),
+            tag: "".into(),
             pod: None,
             meta: None,
         });
