@@ -49,7 +49,7 @@ fn documents() -> Vec<String> {
             let pod: Pod = serde_json::from_value(p).unwrap();
             let meta = PodMeta::from_pod(&pod, MetaOptions::default()).unwrap();
             (
-                (meta.namespace.to_string(), meta.name.to_string()),
+                (meta.namespace().to_string(), meta.name().to_string()),
                 Arc::new(meta),
             )
         })

@@ -40,7 +40,13 @@ pub fn scan(globs: &[String]) -> Vec<Found> {
     }
     // One file reached by several paths (a symlink and its target both matched) is tailed once,
     // under the first path in order.
-    found.sort_by(|a, b| a.path.cmp(&b.path));
+    // (Byte order: a component-wise `Path` comparison costs several times more.)
+    found.sort_by(|a, b| {
+        a.path
+            .as_os_str()
+            .as_encoded_bytes()
+            .cmp(b.path.as_os_str().as_encoded_bytes())
+    });
     let mut keys = std::collections::HashSet::with_capacity(found.len());
     found.retain(|f| keys.insert(f.key));
     found

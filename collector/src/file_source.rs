@@ -371,18 +371,21 @@ impl FileSource {
     fn refresh(&mut self, first_scan: bool, out: &mut Vec<Record>) -> bool {
         let mut opened = false;
         let found = scan(&self.cfg.globs);
-        let mut seen: HashMap<std::path::PathBuf, FileKey> = HashMap::with_capacity(found.len());
-        for Found { path, key, size } in found {
-            seen.insert(path.clone(), key);
+        // Which file each path leads to now (borrowed: a rescan of a thousand files copies none
+        // of their paths).
+        let mut seen: HashMap<&std::path::Path, FileKey> = HashMap::with_capacity(found.len());
+        for Found { path, key, size } in &found {
+            let (path, key) = (path.as_path(), *key);
+            seen.insert(path, key);
             if let Some(t) = self.tailers.get_mut(&key) {
-                t.observe_size(size);
+                t.observe_size(*size);
                 continue;
             }
-            match self.open(&path, key, first_scan) {
+            match self.open(path, key, first_scan) {
                 Ok(Some(t)) => {
                     tracing::debug!(path = %path.display(), "tailing");
                     // Watched once open: a write between the two is read by the first round.
-                    self.changes.watch_file(&path, t.raw_fd(), key);
+                    self.changes.watch_file(path, t.raw_fd(), key);
                     self.tailers.insert(key, Box::new(t));
                     opened = true;
                 }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use logship_collector::kube::PodMeta;
+use logship_collector::kube::{PodMeta, PodMetaParts};
 use logship_collector::line_decoder::LineDecoder;
 use logship_collector::pod_ref::{tag_for_path, PodRef};
 use logship_collector::{CollectorStats, DecodeOptions, Record, Source};
@@ -23,26 +23,25 @@ const DOCKER_JSON: &[u8] = br#"{"log":"{\"level\":\"info\",\"ts\":\"2026-11-22T0
 /// 1,000 records of one pod, half text and half JSON.
 fn records() -> Vec<Record> {
     let path = PathBuf::from("/var/log/containers/ingest-9-vjpq9nf7gw-6zm58_kube-system_sidecar-e3b39de92f4c80cb19577ac3834620d946e70f019f4f5fc5bf4b3820e00bb6b7.log");
-    let pair = |k: &str, v: &str| (k.into(), v.into());
-    let meta = PodMeta {
-        namespace: "kube-system".into(),
-        name: "ingest-9-vjpq9nf7gw-6zm58".into(),
-        uid: "240f3544-6f9c-4c14-a7c5-5d61eb98f150".into(),
+    let meta = PodMeta::new(PodMetaParts {
+        namespace: "kube-system",
+        name: "ingest-9-vjpq9nf7gw-6zm58",
+        uid: "240f3544-6f9c-4c14-a7c5-5d61eb98f150",
         labels: vec![
-            pair("app", "ingest-9"),
-            pair("app.kubernetes.io/name", "ingest-9"),
-            pair("app.kubernetes.io/version", "1.0.0"),
-            pair("pod-template-hash", "vjpq9nf7gw"),
-            pair("team", "t-kube-system"),
+            ("app", "ingest-9"),
+            ("app.kubernetes.io/name", "ingest-9"),
+            ("app.kubernetes.io/version", "1.0.0"),
+            ("pod-template-hash", "vjpq9nf7gw"),
+            ("team", "t-kube-system"),
         ],
         annotations: vec![
-            pair("kubectl.kubernetes.io/restartedAt", "2026-11-20T12:00:00Z"),
-            pair("prometheus.io/port", "9090"),
-            pair("prometheus.io/scrape", "true"),
+            ("kubectl.kubernetes.io/restartedAt", "2026-11-20T12:00:00Z"),
+            ("prometheus.io/port", "9090"),
+            ("prometheus.io/scrape", "true"),
         ],
-        host: Some("bench-node-1".into()),
-        ..PodMeta::default()
-    };
+        host: Some("bench-node-1"),
+        ..PodMetaParts::default()
+    });
     let source = Arc::new(Source {
         id: 0xa76f_77a4_624a_47e1,
         tag: tag_for_path(&path).into(),

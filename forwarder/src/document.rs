@@ -4,8 +4,6 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-
-use compact_str::CompactString;
 use std::sync::Arc;
 
 use logship_collector::json_text::{escape_into, needs_no_escape};
@@ -37,12 +35,12 @@ pub struct DocumentOptions {
     pub replace_dots: bool,
 }
 
-/// Encoded sources kept at most: the files of a busy node (a thousand quiet files with 512
-/// entries re-encoded a `kubernetes` object for most records), but not one per file of a node
-/// with thousands (about 600 bytes each, as much as the pod's metadata itself). Past this the
-/// records of one file still come in runs (a read takes up to 256 KiB of a file), so a miss
-/// costs one encoding per run.
-const MAX_SOURCES_CACHED: usize = 1024;
+/// Encoded sources kept at most. Records of one file come in runs (a read takes up to 256 KiB
+/// of a file), so a miss costs one encoding per run; only a quiet node's round-robin of single
+/// lines misses on every record, and that is a thousand encodings a second at most. Each entry
+/// is about 600 bytes (as much as the pod's metadata itself), so the cache is not one per file
+/// on a node with thousands.
+const MAX_SOURCES_CACHED: usize = 256;
 
 /// What every document of one source shares, encoded once: the tag (a long path, escaped) and
 /// the `kubernetes` object (labels and annotations can be kilobytes).
@@ -295,14 +293,14 @@ fn encode_kubernetes(source: &Source, opts: DocumentOptions) -> String {
     escape_into(pod.namespace_name(), &mut s);
     s.push('"');
     if let Some(meta) = &source.meta {
-        if !meta.uid.is_empty() {
+        if !meta.uid().is_empty() {
             s.push_str(",\"pod_id\":\"");
-            escape_into(&meta.uid, &mut s);
+            escape_into(meta.uid(), &mut s);
             s.push('"');
         }
-        push_string_map(&mut s, "labels", &meta.labels, opts.replace_dots);
-        push_string_map(&mut s, "annotations", &meta.annotations, opts.replace_dots);
-        if let Some(host) = &meta.host {
+        push_string_map(&mut s, "labels", meta.labels(), opts.replace_dots);
+        push_string_map(&mut s, "annotations", meta.annotations(), opts.replace_dots);
+        if let Some(host) = meta.host() {
             s.push_str(",\"host\":\"");
             escape_into(host, &mut s);
             s.push('"');
@@ -318,24 +316,24 @@ fn encode_kubernetes(source: &Source, opts: DocumentOptions) -> String {
 
 /// `,"name":{"k":"v",…}`, keys dedotted when asked; a key that dedots into one already written
 /// is left out (the first wins, as for merged keys).
-fn push_string_map(
+fn push_string_map<'a>(
     s: &mut String,
     name: &str,
-    map: &[(CompactString, CompactString)],
+    map: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
     replace_dots: bool,
 ) {
-    if map.is_empty() {
+    if map.len() == 0 {
         return;
     }
     s.push_str(",\"");
     s.push_str(name);
     s.push_str("\":{");
-    let mut written: Vec<std::borrow::Cow<'_, str>> = Vec::with_capacity(map.len());
+    let mut written: Vec<std::borrow::Cow<'a, str>> = Vec::with_capacity(map.len());
     for (key, value) in map {
         let key = if replace_dots {
             dedot_key(key)
         } else {
-            std::borrow::Cow::Borrowed(key.as_str())
+            std::borrow::Cow::Borrowed(key)
         };
         if written.contains(&key) {
             continue;
@@ -357,7 +355,7 @@ fn push_string_map(
 mod tests {
     use super::*;
     use logship_collector::json_merge::MergedObject;
-    use logship_collector::kube::PodMeta;
+    use logship_collector::kube::{PodMeta, PodMetaParts};
     use logship_collector::pod_ref::PodRef;
     use logship_collector::{EventTime, JsonText, Stream};
     use std::path::PathBuf;
@@ -479,21 +477,16 @@ mod tests {
     }
 
     fn with_meta(labels: &[(&str, &str)], annotations: &[(&str, &str)]) -> Arc<Source> {
-        let pairs = |kv: &[(&str, &str)]| {
-            kv.iter()
-                .map(|(k, v)| ((*k).into(), (*v).into()))
-                .collect::<Vec<_>>()
-        };
         Arc::new(Source {
-            meta: Some(Arc::new(PodMeta {
-                namespace: "ns".into(),
-                name: "p".into(),
-                uid: "52e6202b-d247-4d4d-8ff5-809b6d8b292e".into(),
-                labels: pairs(labels),
-                annotations: pairs(annotations),
-                host: Some("node-1".into()),
-                ..PodMeta::default()
-            })),
+            meta: Some(Arc::new(PodMeta::new(PodMetaParts {
+                namespace: "ns",
+                name: "p",
+                uid: "52e6202b-d247-4d4d-8ff5-809b6d8b292e",
+                labels: labels.to_vec(),
+                annotations: annotations.to_vec(),
+                host: Some("node-1"),
+                ..PodMetaParts::default()
+            }))),
             ..Source::clone(&source(true))
         })
     }

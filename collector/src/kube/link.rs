@@ -83,7 +83,7 @@ impl PodMetadata {
 
     /// Drops the records a poll of `t` added to `out` after `from` when its pod is excluded.
     pub fn drop_excluded(&self, t: &Tailer, out: &mut Vec<Record>, from: usize) {
-        if out.len() > from && t.pod_meta().is_some_and(|m| m.exclude) {
+        if out.len() > from && t.pod_meta().is_some_and(|m| m.exclude()) {
             KubeStats::add(&self.stats.records_excluded, (out.len() - from) as u64);
             out.truncate(from);
         }
@@ -93,7 +93,7 @@ impl PodMetadata {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kube::PodMeta;
+    use crate::kube::{PodMeta, PodMetaParts};
     use crate::line_decoder::DecodeOptions;
     use crate::stats::CollectorStats;
     use std::io::Write;
@@ -119,15 +119,15 @@ mod tests {
     }
 
     fn meta(label: &str, exclude: bool) -> PodMeta {
-        PodMeta {
-            namespace: "ns".into(),
-            name: "web-1".into(),
-            uid: "u1".into(),
-            labels: vec![("v".into(), label.into())],
+        PodMeta::new(PodMetaParts {
+            namespace: "ns",
+            name: "web-1",
+            uid: "u1",
+            labels: vec![("v", label)],
             exclude,
-            container_ids: vec![ID.into()],
-            ..PodMeta::default()
-        }
+            container_ids: vec![ID],
+            ..PodMetaParts::default()
+        })
     }
 
     fn kube(wait: Duration) -> PodMetadata {
@@ -155,24 +155,28 @@ mod tests {
         assert!(!k.refresh(&mut t, now));
         let records = read(&mut t);
         assert_eq!(records.len(), 3);
-        let label = |r: &Record| r.source.meta.as_ref().unwrap().labels[0].1.clone();
+        let label = |r: &Record| {
+            r.source
+                .meta
+                .as_ref()
+                .unwrap()
+                .labels()
+                .next()
+                .unwrap()
+                .1
+                .to_owned()
+        };
         assert!(records.iter().all(|r| label(r) == "v1"));
 
         k.store.apply(meta("v2", false), now);
         assert!(!k.refresh(&mut t, now));
-        assert_eq!(t.pod_meta().unwrap().labels[0].1, "v2");
+        assert_eq!(t.pod_meta().unwrap().labels().next(), Some(("v", "v2")));
         // Deleted and forgotten: the file keeps what it had.
         k.store.delete("ns", "web-1", "u1", now);
         k.store.purge(now + Duration::from_secs(61));
-        k.store.apply(
-            PodMeta {
-                name: "other".into(),
-                ..meta("x", false)
-            },
-            now,
-        );
+        k.store.apply(meta("x", false).renamed("other"), now);
         assert!(!k.refresh(&mut t, now));
-        assert_eq!(t.pod_meta().unwrap().labels[0].1, "v2");
+        assert_eq!(t.pod_meta().unwrap().labels().next(), Some(("v", "v2")));
         assert_eq!(KubeStats::get(&k.stats.waits_expired), 0);
     }
 

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use link::{PodLink, PodMetadata};
-pub use meta::{MetaOptions, PodMeta};
+pub use meta::{MetaOptions, PodMeta, PodMetaParts};
 pub use stats::KubeStats;
 pub use store::PodStore;
 

@@ -92,18 +92,18 @@ impl PodStore {
     pub fn apply(&self, meta: PodMeta, now: Instant) {
         let mut inner = self.lock();
         if let Some(seen) = &mut inner.relisting {
-            seen.insert((meta.namespace.clone(), meta.name.clone()));
+            seen.insert((meta.namespace().into(), meta.name().into()));
         }
         let entry = inner
             .pods
-            .entry(meta.namespace.clone())
+            .entry(meta.namespace().into())
             .or_default()
-            .entry(meta.name.clone())
+            .entry(meta.name().into())
             .or_default();
         let mut added = 0;
         match &entry.live {
             Some(cur) if **cur == meta => return,
-            Some(cur) if cur.uid != meta.uid => {
+            Some(cur) if cur.uid() != meta.uid() => {
                 // Deleted and created again while the watch was not looking.
                 let old = Arc::clone(cur);
                 push_gone(entry, now, old);
@@ -126,7 +126,7 @@ impl PodStore {
         if entry
             .live
             .as_ref()
-            .is_some_and(|m| m.uid == uid || uid.is_empty())
+            .is_some_and(|m| m.uid() == uid || uid.is_empty())
         {
             if let Some(old) = entry.live.take() {
                 push_gone(entry, now, old);
@@ -187,20 +187,21 @@ fn push_gone(entry: &mut Entry, now: Instant, meta: Arc<PodMeta>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kube::PodMetaParts;
 
     fn meta(name: &str, uid: &str, label: &str, ids: &[&str]) -> PodMeta {
-        PodMeta {
-            namespace: "ns".into(),
-            name: name.into(),
-            uid: uid.into(),
-            labels: vec![("app".into(), label.into())],
-            container_ids: ids.iter().map(|s| (*s).into()).collect(),
-            ..PodMeta::default()
-        }
+        PodMeta::new(PodMetaParts {
+            namespace: "ns",
+            name,
+            uid,
+            labels: vec![("app", label)],
+            container_ids: ids.to_vec(),
+            ..PodMetaParts::default()
+        })
     }
 
     fn label(m: Option<Arc<PodMeta>>) -> Option<String> {
-        m.map(|m| m.labels[0].1.to_string())
+        m.and_then(|m| m.labels().next().map(|(_, v)| v.to_string()))
     }
 
     #[test]

@@ -88,11 +88,8 @@ fn system_container_name(name: &str) -> &str {
 }
 
 /// heapster's `labels` tag: `k:v` pairs, sorted, joined by `,`.
-pub fn labels_text<K: AsRef<str>, V: AsRef<str>>(labels: &[(K, V)]) -> String {
-    let mut pairs: Vec<String> = labels
-        .iter()
-        .map(|(k, v)| format!("{}:{}", k.as_ref(), v.as_ref()))
-        .collect();
+pub fn labels_text<'a>(labels: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let mut pairs: Vec<String> = labels.map(|(k, v)| format!("{k}:{v}")).collect();
     pairs.sort();
     pairs.join(",")
 }
@@ -151,8 +148,8 @@ pub fn decode(
         tags.insert("pod_id", r.uid.clone());
         tags.insert("pod_name", r.name.clone());
         tags.insert("namespace_name", r.namespace.clone());
-        if let Some(meta) = pods(&r.namespace, &r.name).filter(|m| m.uid == r.uid) {
-            tags.insert("labels", labels_text(&meta.labels));
+        if let Some(meta) = pods(&r.namespace, &r.name).filter(|m| m.uid() == r.uid) {
+            tags.insert("labels", labels_text(meta.labels()));
         }
         let key = format!("pod/{}/{}", r.namespace, r.name);
         let mut set = MetricSet {
@@ -322,6 +319,7 @@ pub fn aggregate_pods(sets: &mut [MetricSet]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kube::PodMetaParts;
 
     fn summary(json: &str) -> Summary {
         Summary::parse(json.as_bytes()).unwrap()
@@ -351,13 +349,13 @@ mod tests {
                         "containers":[{"name":"a","cpu":{"usageCoreNanoSeconds":3},"memory":{"usageBytes":30}},
                                       {"name":"b","cpu":{"usageCoreNanoSeconds":4},"logs":{"usedBytes":2}}]}]}"#,
         );
-        let meta = Arc::new(PodMeta {
-            namespace: "ns".into(),
-            name: "p".into(),
-            uid: "u1".into(),
-            labels: vec![("z".into(), "1".into()), ("app".into(), "web".into())],
-            ..PodMeta::default()
-        });
+        let meta = Arc::new(PodMeta::new(PodMetaParts {
+            namespace: "ns",
+            name: "p",
+            uid: "u1",
+            labels: vec![("z", "1"), ("app", "web")],
+            ..PodMetaParts::default()
+        }));
         let lookup = |ns: &str, name: &str| (ns == "ns" && name == "p").then(|| meta.clone());
         let mut sets = decode(&s, &node(), &lookup);
         aggregate_pods(&mut sets);
@@ -399,11 +397,11 @@ mod tests {
         let s = summary(
             r#"{"node":{"nodeName":"n1"},"pods":[{"podRef":{"name":"p","namespace":"ns","uid":"new"}}]}"#,
         );
-        let meta = Arc::new(PodMeta {
-            uid: "old".into(),
-            labels: vec![("a".into(), "b".into())],
-            ..PodMeta::default()
-        });
+        let meta = Arc::new(PodMeta::new(PodMetaParts {
+            uid: "old",
+            labels: vec![("a", "b")],
+            ..PodMetaParts::default()
+        }));
         let sets = decode(&s, &node(), &|_: &str, _: &str| Some(meta.clone()));
         assert!(!sets[1].tags.contains_key("labels"));
     }

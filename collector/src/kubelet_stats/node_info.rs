@@ -75,7 +75,7 @@ pub fn node_tags(nodename: &str, info: Option<&NodeInfo>) -> NodeTags {
         host_id: info
             .and_then(|i| i.external_id.clone())
             .unwrap_or_else(|| nodename.to_owned()),
-        labels: info.map(|i| labels_text(&i.labels)),
+        labels: info.map(|i| labels_text(i.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())))),
     }
 }
 

@@ -9,8 +9,8 @@
 //! sink held every line of it: the worst line of the round.
 
 use super::append::Appender;
-use super::process::{proc_cpu, Agent};
 use super::finish::{stop_run, Conditions, Workload};
+use super::process::{proc_cpu, Agent};
 use super::setup::{generate, RunDir, Services};
 use super::{BenchOptions, BenchResult, IdleFigures};
 use std::collections::VecDeque;

@@ -1,8 +1,8 @@
 //! One throughput run (see the module docs of `bench`): the agent reads a whole workload and
 //! the run ends when the sink has every record.
 
-use super::process::{proc_cpu, proc_status_kib, Agent};
 use super::finish::{stop_run, Conditions, Workload};
+use super::process::{proc_cpu, proc_status_kib, Agent};
 use super::setup::{ensure_workload, warm_page_cache, RunDir, Services};
 use super::{BenchOptions, BenchResult};
 use std::time::{Duration, Instant};

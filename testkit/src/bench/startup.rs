@@ -8,9 +8,9 @@
 //! record per file is expected: more means the checkpoints were not used.
 
 use super::append::Appender;
+use super::finish::{stop_run, Conditions, Workload};
 use super::http::HttpClient;
 use super::process::Agent;
-use super::finish::{stop_run, Conditions, Workload};
 use super::setup::{free_local_addr, generate, RunDir, Services};
 use super::{BenchOptions, BenchResult, StartupFigures};
 use anyhow::Context;
