@@ -92,6 +92,41 @@ fn a_restart_continues_where_the_acknowledged_data_ends() {
     assert_markers(&es, &HashMap::from([("r".to_owned(), 1500)]));
 }
 
+/// With the default refresh interval the input may be waiting for a rescan 10 s away when the
+/// stop comes; a quiet agent must still stop at once, not when that wait ends.
+#[test]
+fn a_quiet_agent_stops_promptly() {
+    let es = EsDouble::start(EsOptions::default()).expect("es");
+    let node = Node::new();
+    let f = node.container("quiet", "default", "app", 1);
+    let text: String = (0..100)
+        .map(|i| docker_line(&format!("q{i}"), "stdout", T, false))
+        .collect();
+    f.append(text.as_bytes());
+    let env = vec![
+        ("ES_SERVER", es.url()),
+        ("LOGSHIP_INPUT_GLOB", node.glob()),
+        ("LOGSHIP_STATE_DIR", node.state_dir().display().to_string()),
+    ];
+    let agent = Agent::start(node.dir.path(), &["run"], &env);
+    assert!(
+        es.wait_for_docs(100, Duration::from_secs(30)),
+        "{}",
+        agent.stderr()
+    );
+    // Delivered and recorded: from here the input has nothing to do but wait.
+    assert!(checkpoint_reaches(&node, text.len() as u64));
+    let asked = std::time::Instant::now();
+    let (status, log) = agent.terminate();
+    let took = asked.elapsed();
+    assert!(status.success(), "{log}");
+    assert!(
+        took < Duration::from_secs(3),
+        "stopping took {took:?} (the input slept through the stop)"
+    );
+    assert_markers(&es, &HashMap::from([("q".to_owned(), 100)]));
+}
+
 /// Appends lines to a few files until stopped; returns how many each got.
 fn writer(files: Vec<LogFile>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Vec<u64>> {
     std::thread::spawn(move || {

@@ -64,6 +64,8 @@ impl FileSourceConfig {
 const READ_CHUNK: usize = 256 * 1024;
 /// With inotify, the globs are rescanned this many refresh intervals apart.
 const RESCAN_FACTOR_WITH_INOTIFY: u32 = 10;
+/// The longest the input waits without looking at the stop flag.
+const STOP_CHECK: Duration = Duration::from_millis(250);
 /// Records per batch handed to the outputs.
 const BATCH_RECORDS: usize = 2048;
 /// Checkpoints of files not seen for this long are forgotten (files deleted while the agent was
@@ -200,7 +202,9 @@ impl FileSource {
                 continue;
             }
             let now = Instant::now();
-            let mut wake = next_scan;
+            // A stop is a flag, not an event: look at it a few times a second even when
+            // nothing else is due (with inotify the next rescan can be 10 s away).
+            let mut wake = next_scan.min(now + STOP_CHECK);
             if !notified || round.waiting {
                 wake = wake.min(now + self.cfg.idle_poll);
             } else {
