@@ -8,6 +8,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::json_escape::ESCAPED;
 use crate::json_text::JsonText;
 use crate::record::Stream;
 
@@ -77,7 +78,7 @@ fn decode_exact(line: &[u8]) -> Option<DockerLine<'_>> {
 fn json_string_content(b: &[u8]) -> Option<(&str, &[u8])> {
     let mut i = 0;
     loop {
-        i += b.get(i..)?.iter().position(|&c| SPECIAL[usize::from(c)])?;
+        i += b.get(i..)?.iter().position(|&c| ESCAPED[usize::from(c)])?;
         match b[i] {
             b'"' => break,
             b'\\' => match *b.get(i + 1)? {
@@ -91,19 +92,6 @@ fn json_string_content(b: &[u8]) -> Option<(&str, &[u8])> {
     let text = std::str::from_utf8(&b[..i]).ok()?;
     Some((text, &b[i + 1..]))
 }
-
-/// The bytes that end a run of plain string content: quote, backslash, control characters.
-static SPECIAL: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut c = 0;
-    while c < 0x20 {
-        t[c] = true;
-        c += 1;
-    }
-    t[b'"' as usize] = true;
-    t[b'\\' as usize] = true;
-    t
-};
 
 fn decode_any(line: &[u8]) -> Result<DockerLine<'_>, DockerError> {
     let wire: Wire = serde_json::from_slice(line).map_err(|_| DockerError::NotJson)?;

@@ -14,8 +14,9 @@ pub fn needs_no_escape(text: &str) -> bool {
     !bytes[i..].iter().any(|&b| ESCAPED[usize::from(b)])
 }
 
-/// The bytes JSON strings must escape: quote, backslash, control characters.
-static ESCAPED: [bool; 256] = {
+/// The bytes JSON strings must escape: quote, backslash, control characters (also the bytes
+/// that end a run of plain content when a JSON string is read).
+pub(crate) static ESCAPED: [bool; 256] = {
     let mut t = [false; 256];
     let mut c = 0;
     while c < 0x20 {
