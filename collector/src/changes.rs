@@ -203,67 +203,57 @@ impl Changes {
 impl Watching {
     /// Reads every queued event.
     fn read_events(&mut self, woken: &mut Woken) -> io::Result<()> {
-        loop {
-            let events = match self.inotify.read_events(&mut self.buffer) {
+        // The events borrow the buffer: taken out while they are noted, put back after.
+        let mut buffer = std::mem::take(&mut self.buffer);
+        let read = loop {
+            let events = match self.inotify.read_events(&mut buffer) {
                 Ok(events) => events,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
+                Err(e) => break Err(e),
             };
             for event in events {
-                note(
-                    &mut self.watched,
-                    &mut self.files,
-                    &mut self.changed,
-                    &mut self.unknown,
-                    event.wd,
-                    event.mask,
-                    woken,
-                );
+                self.note(event.wd, event.mask, woken);
             }
-        }
+        };
+        self.buffer = buffer;
+        read
     }
-}
 
-fn note(
-    watched: &mut HashMap<WatchDescriptor, Watched>,
-    files: &mut HashMap<FileKey, WatchDescriptor>,
-    changed: &mut HashSet<FileKey>,
-    unknown: &mut bool,
-    wd: WatchDescriptor,
-    mask: EventMask,
-    woken: &mut Woken,
-) {
-    if mask.contains(EventMask::Q_OVERFLOW) {
-        // Events were dropped: anything may have changed.
-        *unknown = true;
-        woken.files = true;
-        woken.names = true;
-        return;
-    }
-    // An event of a watch removed since it was queued tells nothing.
-    let Some(&what) = watched.get(&wd) else {
-        return;
-    };
-    if mask.contains(EventMask::IGNORED) {
-        // The kernel dropped the watch (its file or directory is gone).
-        watched.remove(&wd);
-        if let Watched::File(key) = what {
-            if files.get(&key) == Some(&wd) {
-                files.remove(&key);
-            }
-        }
-        woken.names = true;
-        return;
-    }
-    match what {
-        Watched::Dir => woken.names = true,
-        Watched::File(key) => {
-            changed.insert(key);
+    fn note(&mut self, wd: WatchDescriptor, mask: EventMask, woken: &mut Woken) {
+        if mask.contains(EventMask::Q_OVERFLOW) {
+            // Events were dropped: anything may have changed.
+            self.unknown = true;
             woken.files = true;
-            if mask.intersects(EventMask::ATTRIB | EventMask::DELETE_SELF | EventMask::MOVE_SELF) {
-                // A deleted file's link count changes; a moved one left its path.
-                woken.names = true;
+            woken.names = true;
+            return;
+        }
+        // An event of a watch removed since it was queued tells nothing.
+        let Some(&what) = self.watched.get(&wd) else {
+            return;
+        };
+        if mask.contains(EventMask::IGNORED) {
+            // The kernel dropped the watch (its file or directory is gone).
+            self.watched.remove(&wd);
+            if let Watched::File(key) = what {
+                if self.files.get(&key) == Some(&wd) {
+                    self.files.remove(&key);
+                }
+            }
+            woken.names = true;
+            return;
+        }
+        match what {
+            Watched::Dir => woken.names = true,
+            Watched::File(key) => {
+                self.changed.insert(key);
+                woken.files = true;
+                if mask
+                    .intersects(EventMask::ATTRIB | EventMask::DELETE_SELF | EventMask::MOVE_SELF)
+                {
+                    // A deleted file's link count changes; a moved one left its path.
+                    woken.names = true;
+                }
             }
         }
     }
