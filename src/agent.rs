@@ -2,6 +2,7 @@
 //! journald inputs and the kubelet metrics source on the runtime), a memory-bounded pipe, and the
 //! outputs; signals stop the inputs, and the outputs drain what was read, within a grace period.
 
+use logship_collector::counters;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -300,15 +301,15 @@ async fn shutdown_signal() {
 }
 
 fn summarize(c: &CollectorStats, o: &OutputStats) {
-    let g = CollectorStats::get;
+    let g = counters::get;
     tracing::info!(
         lines = g(&c.lines),
         records = g(&c.records),
         merged = g(&c.merged),
         decode_errors = g(&c.decode_errors),
-        records_out = OutputStats::get(&o.records_out),
-        dead_lettered = OutputStats::get(&o.dead_lettered),
-        errors = OutputStats::get(&o.errors),
+        records_out = counters::get(&o.records_out),
+        dead_lettered = counters::get(&o.dead_lettered),
+        errors = counters::get(&o.errors),
         "logship stopped"
     );
 }

@@ -2,9 +2,9 @@
 //! records, bytes, errors and drops are the common `output_*` series with `output="forward"`),
 //! and the forward input's counters.
 
+use logship_collector::counters;
 use logship_collector::forward_input::ForwardInputStats;
-use logship_collector::CollectorStats;
-use logship_forwarder::{ForwardStats, OutputStats};
+use logship_forwarder::ForwardStats;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
@@ -19,7 +19,7 @@ pub fn encode(
     enc: &mut DescriptorEncoder,
 ) -> Result<(), std::fmt::Error> {
     if let Some(f) = output {
-        let g = OutputStats::get;
+        let g = counters::get;
         one(
             enc,
             "forward_spooled_records",
@@ -63,7 +63,7 @@ pub fn encode(
         )?;
     }
     if let Some(i) = input {
-        let g = CollectorStats::get;
+        let g = counters::get;
         one(
             enc,
             "forward_input_connections",

@@ -2,6 +2,7 @@
 //! (records, bytes, problems, buffer, checkpoint age), and the series of its own (delivered
 //! records, journalctl errors, whether journalctl runs).
 
+use logship_collector::counters;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -25,14 +26,14 @@ pub struct JournaldMetrics {
 
 impl JournaldMetrics {
     pub fn get(&self, counter: impl Fn(&JournaldStats) -> &AtomicU64) -> u64 {
-        JournaldStats::get(counter(&self.stats))
+        counters::get(counter(&self.stats))
     }
 
     /// `logship_input_problems_total` kinds, the names the file input uses where they mean the
     /// same.
     pub fn problems(&self) -> [(&'static Labels<'static>, u64); 5] {
         let s = &self.stats;
-        let g = JournaldStats::get;
+        let g = counters::get;
         [
             (
                 &[("input", "journald"), ("kind", "not_json")],
@@ -60,7 +61,7 @@ impl JournaldMetrics {
     /// Seconds since the cursor file last matched delivered progress; `None` before the first
     /// write.
     pub fn checkpoint_age(&self) -> Option<i64> {
-        let current = JournaldStats::get(&self.stats.cursor_current_at_ms);
+        let current = counters::get(&self.stats.cursor_current_at_ms);
         (current > 0).then(|| {
             let now = SystemTime::now()
                 .duration_since(UNIX_EPOCH)

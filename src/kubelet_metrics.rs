@@ -1,6 +1,7 @@
 //! Metrics of the kubelet metrics source (its records and buffer are the common `input_*` and
 //! `buffer_*` series with `input="kubelet"`).
 
+use logship_collector::counters;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use logship_collector::kubelet_stats::KubeletStats;
@@ -14,7 +15,7 @@ use prometheus_client::registry::Unit;
 use crate::metrics::counter;
 
 pub fn encode(k: &KubeletStats, enc: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
-    let g = KubeletStats::get;
+    let g = counters::get;
     ConstCounter::new(g(&k.scrapes)).encode(enc.encode_descriptor(
         "kubelet_scrapes",
         "Stats summaries read from the kubelet.",

@@ -1,6 +1,7 @@
 //! The agent's own metrics, in Prometheus text format. Counters live as atomics in the inputs
 //! and outputs (cheap on the hot path); this collector reads them at scrape time.
 
+use logship_collector::counters;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -77,7 +78,7 @@ fn gauge(
 impl Collector for AgentMetrics {
     fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let i = &self.input;
-        let g = CollectorStats::get;
+        let g = counters::get;
         let files: &Labels = &[("input", "files")];
         let kubelet: &Labels = &[("input", "kubelet")];
         let j = self.journald.as_ref();
@@ -89,7 +90,7 @@ impl Collector for AgentMetrics {
         };
         let mut records = inputs(g(&i.records), |j| j.get(|s| &s.records));
         if let Some((k, _)) = &self.kubelet {
-            records.push((kubelet, k.documents.iter().map(KubeletStats::get).sum()));
+            records.push((kubelet, k.documents.iter().map(counters::get).sum()));
         }
         counter(
             &mut enc,
@@ -243,7 +244,7 @@ impl Collector for AgentMetrics {
             )?;
         }
 
-        let o = OutputStats::get;
+        let o = counters::get;
         let labels: Vec<[(&'static str, &str); 1]> = self
             .outputs
             .iter()
@@ -330,7 +331,7 @@ fn encode_kube(k: &KubeStats, enc: &mut DescriptorEncoder) -> Result<(), std::fm
     let mut counter = |name: &str, help: &str, v: u64| {
         ConstCounter::new(v).encode(enc.encode_descriptor(name, help, None, MetricType::Counter)?)
     };
-    let g = KubeStats::get;
+    let g = counters::get;
     counter("kube_api_errors", "Failed Kubernetes API requests for pod metadata, each retried with backoff (each kind is logged once).", g(&k.api_errors))?;
     counter(
         "kube_relists",

@@ -2,6 +2,7 @@
 //! moves each file's checkpoint once the outputs have settled its records. It runs on a thread
 //! of its own, because reading and decoding are plain CPU and file work.
 
+use crate::counters;
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -360,7 +361,7 @@ impl FileSource {
                 let now_ms = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_millis() as u64);
-                CollectorStats::set(&self.stats.checkpoints_current_at_ms, now_ms);
+                counters::set(&self.stats.checkpoints_current_at_ms, now_ms);
             }
             Err(e) => {
                 if self.stats.problem(crate::stats::Problem::CheckpointWrite) {
@@ -417,8 +418,8 @@ impl FileSource {
                 store.touch(id);
             }
         }
-        CollectorStats::set(&self.stats.lag_bytes, lag);
-        CollectorStats::set(&self.stats.files_tailed, self.tailers.len() as u64);
+        counters::set(&self.stats.lag_bytes, lag);
+        counters::set(&self.stats.files_tailed, self.tailers.len() as u64);
         self.stats.started.store(true, Ordering::Relaxed);
         opened
     }

@@ -11,6 +11,7 @@ pub mod acks;
 pub mod assembler;
 pub mod changes;
 pub mod checkpoint;
+pub mod counters;
 pub mod cri;
 pub mod discovery;
 pub mod docker;

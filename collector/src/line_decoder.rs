@@ -1,6 +1,7 @@
 //! From raw lines to records: the per-file format (Docker json-file or CRI, detected from the
 //! first line), split-line reassembly, the event time, and the whole-line JSON merge.
 
+use crate::counters;
 use std::sync::Arc;
 
 use crate::assembler::{Assembler, Line, Piece};
@@ -66,7 +67,7 @@ impl LineDecoder {
         source: &Arc<Source>,
         out: &mut Vec<Record>,
     ) {
-        CollectorStats::add(&self.stats.lines, 1);
+        counters::add(&self.stats.lines, 1);
         let raw = strip_cr(raw);
         if raw.is_empty() {
             if self.stats.problem(Problem::EmptyLine) {
@@ -216,7 +217,7 @@ impl LineDecoder {
         } else {
             None
         };
-        CollectorStats::add(&self.stats.records, 1);
+        counters::add(&self.stats.records, 1);
         Record {
             source: Arc::clone(source),
             start_offset: line.start_offset,
@@ -249,12 +250,12 @@ impl LineDecoder {
         }
         match MergedObject::parse_any(text) {
             Some(m) => {
-                CollectorStats::add(&self.stats.merged, 1);
+                counters::add(&self.stats.merged, 1);
                 Some(Box::new(m))
             }
             None => {
                 // Counted, not logged per line: JSON-looking text that is not an object is common.
-                CollectorStats::add(&self.stats.merge_failed, 1);
+                counters::add(&self.stats.merge_failed, 1);
                 None
             }
         }

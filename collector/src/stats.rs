@@ -2,7 +2,8 @@
 //! which exposes them; the first occurrence of each kind of bad input is logged, later ones are
 //! only counted, so a broken file cannot flood the agent's own log.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use crate::counters::FirstSeen;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 
 #[derive(Debug, Default)]
 pub struct CollectorStats {
@@ -29,7 +30,7 @@ pub struct CollectorStats {
     pub checkpoints_current_at_ms: AtomicU64,
     /// Input has scanned its files at least once.
     pub started: AtomicBool,
-    warned: [AtomicBool; Problem::COUNT],
+    warned: FirstSeen<{ Problem::COUNT }>,
 }
 
 /// Kinds of bad input, each logged once.
@@ -65,19 +66,6 @@ impl Problem {
 impl CollectorStats {
     /// Counts a problem; returns true the first time it is seen, when the caller should log it.
     pub fn problem(&self, p: Problem) -> bool {
-        p.counter(self).fetch_add(1, Ordering::Relaxed);
-        !self.warned[p as usize].swap(true, Ordering::Relaxed)
-    }
-
-    pub fn add(counter: &AtomicU64, n: u64) {
-        counter.fetch_add(n, Ordering::Relaxed);
-    }
-
-    pub fn get(counter: &AtomicU64) -> u64 {
-        counter.load(Ordering::Relaxed)
-    }
-
-    pub fn set(gauge: &AtomicU64, v: u64) {
-        gauge.store(v, Ordering::Relaxed);
+        self.warned.count(p.counter(self), p as usize)
     }
 }

@@ -2,6 +2,7 @@
 //! The file is read through the descriptor opened at discovery, so a renamed or deleted file is
 //! still read to its end.
 
+use crate::counters;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt};
@@ -123,7 +124,7 @@ impl Tailer {
         stats: Arc<CollectorStats>,
     ) -> io::Result<Tailer> {
         let meta = file.metadata()?;
-        CollectorStats::add(&stats.files_opened, 1);
+        counters::add(&stats.files_opened, 1);
         Ok(Tailer {
             path: Arc::from(path),
             file,
@@ -189,7 +190,7 @@ impl Tailer {
             let chunk_start = self.read_offset;
             self.read_offset += n as u64;
             self.last_size = self.last_size.max(self.read_offset);
-            CollectorStats::add(&self.stats.bytes_read, n as u64);
+            counters::add(&self.stats.bytes_read, n as u64);
             self.last_activity = Instant::now();
             let source = self.source()?;
             self.split_lines(&buf[..n], chunk_start, &source, out);
@@ -258,7 +259,7 @@ impl Tailer {
     /// Copytruncate: the file was cut back. What was pending belongs to the old content; reading
     /// starts over at 0 under a new identity.
     fn truncated(&mut self, out: &mut Vec<Record>) {
-        CollectorStats::add(&self.stats.truncations_detected, 1);
+        counters::add(&self.stats.truncations_detected, 1);
         tracing::info!(path = %self.path.display(), offset = self.read_offset, "file was truncated; reading it again from the start");
         if let Some(source) = self.source.take() {
             self.decoder.flush_pending(&source, out);
@@ -399,7 +400,7 @@ impl Tailer {
 
 impl Drop for Tailer {
     fn drop(&mut self) {
-        CollectorStats::add(&self.stats.files_closed, 1);
+        counters::add(&self.stats.files_closed, 1);
     }
 }
 

@@ -1,6 +1,7 @@
 //! The local output: the same documents Elasticsearch would get, one per line, to stdout or a
 //! file. It makes `logship run` useful on a laptop and in the examples.
 
+use logship_collector::counters;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -26,8 +27,8 @@ pub fn run_ndjson(
         }
         sink.write_all(&buf)?;
         sink.flush()?;
-        OutputStats::add(&stats.records_out, batch.records.len() as u64);
-        OutputStats::add(&stats.bytes_out, buf.len() as u64);
+        counters::add(&stats.records_out, batch.records.len() as u64);
+        counters::add(&stats.bytes_out, buf.len() as u64);
         batch.delivery.ack();
     }
     sink.flush()

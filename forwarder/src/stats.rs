@@ -1,6 +1,6 @@
 //! Counters of one output.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 
 #[derive(Debug, Default)]
 pub struct OutputStats {
@@ -16,19 +16,4 @@ pub struct OutputStats {
     pub dead_lettered: AtomicU64,
     /// Records given up on after the retry limit.
     pub dropped: AtomicU64,
-}
-
-impl OutputStats {
-    pub fn add(counter: &AtomicU64, n: u64) {
-        counter.fetch_add(n, Ordering::Relaxed);
-    }
-
-    pub fn get(counter: &AtomicU64) -> u64 {
-        counter.load(Ordering::Relaxed)
-    }
-
-    /// Sets a gauge.
-    pub fn set(gauge: &AtomicU64, v: u64) {
-        gauge.store(v, Ordering::Relaxed);
-    }
 }

@@ -3,6 +3,7 @@
 //! checkpoints) back: down, slow, late acks, no acks, a connection closed mid-message, a full
 //! spool, a restart with a non-empty spool, the shared_key handshake. Exact counts everywhere.
 
+use logship_collector::counters;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -204,8 +205,8 @@ fn every_record_arrives_checked_and_acked_plain_and_gzip() {
         assert_eq!(messages.len(), 30);
         assert_eq!(server.stats().acks, 30);
         let (stats, _) = run.stop();
-        assert_eq!(OutputStats::get(&stats.records_out), 1000);
-        assert_eq!(OutputStats::get(&stats.dropped), 0);
+        assert_eq!(counters::get(&stats.records_out), 1000);
+        assert_eq!(counters::get(&stats.dropped), 0);
     }
 }
 
@@ -226,18 +227,18 @@ fn a_down_server_holds_nothing_back_and_gets_the_backlog_in_order_when_back() {
         // Settled by spooling, while the server is down.
         assert!(settled(&mut rx, Duration::from_secs(5)));
     }
-    assert_eq!(OutputStats::get(&run.fstats.spooled_records), 1000);
+    assert_eq!(counters::get(&run.fstats.spooled_records), 1000);
     assert_eq!(server.stats().events, 0);
-    assert!(OutputStats::get(&run.fstats.spool_bytes) > 0);
+    assert!(counters::get(&run.fstats.spool_bytes) > 0);
     server.set_faults(Faults::default());
     assert!(server.wait_for_events(1000, Duration::from_secs(20)));
     std::thread::sleep(Duration::from_millis(300));
     assert_once_in_order(&server, 0..1000);
     assert_eq!(server.violations(), Vec::<String>::new());
     let (stats, fstats) = run.stop();
-    assert_eq!(OutputStats::get(&stats.records_out), 1000);
+    assert_eq!(counters::get(&stats.records_out), 1000);
     assert_eq!(
-        OutputStats::get(&fstats.spool_bytes),
+        counters::get(&fstats.spool_bytes),
         0,
         "an idle spool takes no disk"
     );
@@ -289,8 +290,8 @@ fn slow_late_and_missing_acks_never_hold_batches() {
     );
     assert_eq!(server.violations(), Vec::<String>::new());
     let (stats, _) = run.stop();
-    assert_eq!(OutputStats::get(&stats.records_out), 2000);
-    assert!(OutputStats::get(&stats.errors) > 0);
+    assert_eq!(counters::get(&stats.records_out), 2000);
+    assert!(counters::get(&stats.errors) > 0);
 }
 
 #[test]
@@ -316,7 +317,7 @@ fn a_connection_closed_mid_message_is_sent_again() {
     // A cut message is not kept, so exactly once each.
     assert_once_in_order(&server, 0..9000);
     let (stats, _) = run.stop();
-    assert_eq!(OutputStats::get(&stats.records_out), 9000);
+    assert_eq!(counters::get(&stats.records_out), 9000);
 }
 
 #[test]
@@ -338,10 +339,10 @@ fn a_full_spool_drops_the_oldest_with_a_count() {
         let mut rx = run.send(500);
         assert!(settled(&mut rx, Duration::from_secs(5)));
     }
-    let dropped = OutputStats::get(&run.stats.dropped);
+    let dropped = counters::get(&run.stats.dropped);
     assert!(dropped > 0 && dropped < n, "{dropped}");
-    assert_eq!(OutputStats::get(&run.fstats.spool_dropped_records), dropped);
-    assert!(OutputStats::get(&run.fstats.spool_bytes) <= 1 << 20);
+    assert_eq!(counters::get(&run.fstats.spool_dropped_records), dropped);
+    assert!(counters::get(&run.fstats.spool_bytes) <= 1 << 20);
     server.set_faults(Faults::default());
     let kept = n - dropped;
     assert!(server.wait_for_events(kept as usize, Duration::from_secs(20)));
@@ -375,7 +376,7 @@ fn a_restart_sends_what_the_spool_kept() {
     std::thread::sleep(Duration::from_millis(300));
     assert_once_in_order(&server, 0..1000);
     let (stats, _) = run.stop();
-    assert_eq!(OutputStats::get(&stats.records_out), 1000);
+    assert_eq!(counters::get(&stats.records_out), 1000);
 }
 
 #[test]
@@ -406,6 +407,6 @@ fn the_shared_key_handshake() {
     assert!(server.stats().handshakes_failed >= 1);
     assert_eq!(server.stats().events, 30);
     let (stats, _) = run.stop();
-    assert_eq!(OutputStats::get(&stats.records_out), 0);
-    assert!(OutputStats::get(&stats.errors) >= 1);
+    assert_eq!(counters::get(&stats.records_out), 0);
+    assert!(counters::get(&stats.errors) >= 1);
 }

@@ -4,6 +4,8 @@
 //! .ci/install-test-deps.sh), the way a journal directory gets them. journalctl (package
 //! systemd) reads them back, as the agent does.
 
+// The hash itself is pinned by known values in collector/src/fingerprint.rs.
+use logship_collector::fingerprint::{fnv1a, FNV_OFFSET};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -159,18 +161,6 @@ impl Journal {
             .collect()
     }
 }
-
-/// FNV-1a 64, the hash the agent's ids are made of.
-pub fn fnv1a(seed: u64, bytes: &[u8]) -> u64 {
-    let mut h = seed;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
-
-pub const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 
 /// The document `_id` of an entry: its unit and its cursor.
 pub fn document_id(unit: &str, cursor: &str) -> String {

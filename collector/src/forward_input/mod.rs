@@ -18,6 +18,7 @@
 pub mod decode;
 pub mod scan;
 
+use crate::counters;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
@@ -34,7 +35,6 @@ use crate::json_merge::MergedObject;
 use crate::json_text::JsonText;
 use crate::pipe::BatchSender;
 use crate::record::{Record, RecordKind, Source};
-use crate::stats::CollectorStats;
 use decode::{decode, Message};
 use scan::{Scan, Scanner};
 
@@ -127,13 +127,13 @@ async fn accept(listener: TcpListener, ctx: Arc<Ctx>, mut stop: watch::Receiver<
             _ = stop.changed() => return,
         };
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            CollectorStats::add(&ctx.stats.refused_connections, 1);
+            counters::add(&ctx.stats.refused_connections, 1);
             tracing::warn!(%peer, limit = ctx.cfg.max_connections,
                 "forward input: too many connections; this one is closed");
             drop(stream);
             continue;
         };
-        CollectorStats::add(&ctx.stats.connections, 1);
+        counters::add(&ctx.stats.connections, 1);
         let ctx = Arc::clone(&ctx);
         let stop = stop.clone();
         tokio::spawn(async move {
@@ -178,7 +178,7 @@ async fn connection(
                     break;
                 }
                 Err(e) => {
-                    CollectorStats::add(&ctx.stats.malformed, 1);
+                    counters::add(&ctx.stats.malformed, 1);
                     return Err(e.0.to_string());
                 }
             }
@@ -194,13 +194,13 @@ async fn connection(
                 Err("the sender closed the connection in the middle of a message".into())
             };
         }
-        CollectorStats::add(&ctx.stats.bytes, n as u64);
+        counters::add(&ctx.stats.bytes, n as u64);
         buf.extend_from_slice(&chunk[..n]);
     }
 }
 
 fn oversized(ctx: &Ctx, n: u64) -> String {
-    CollectorStats::add(&ctx.stats.oversized, 1);
+    counters::add(&ctx.stats.oversized, 1);
     format!(
         "message of more than {} bytes (at least {n})",
         ctx.cfg.max_message
@@ -222,12 +222,12 @@ async fn handle(
             } else {
                 &ctx.stats.malformed
             };
-            CollectorStats::add(counter, 1);
+            counters::add(counter, 1);
             return Err(refused.0);
         }
     };
-    CollectorStats::add(&ctx.stats.messages, 1);
-    CollectorStats::add(&ctx.stats.records, msg.events.len() as u64);
+    counters::add(&ctx.stats.messages, 1);
+    counters::add(&ctx.stats.records, msg.events.len() as u64);
     let chunk = msg.chunk.clone();
     let records = records(ctx, msg);
     let (settled_tx, settled_rx) = oneshot::channel();
@@ -300,7 +300,7 @@ async fn write_acks(
         if wr.write_all(&ack).await.is_err() {
             return;
         }
-        CollectorStats::add(&stats.acks, 1);
+        counters::add(&stats.acks, 1);
     }
 }
 
@@ -315,7 +315,7 @@ async fn heartbeat(udp: UdpSocket, stats: Arc<ForwardInputStats>, mut stop: watc
             },
             _ = stop.changed() => return,
         };
-        CollectorStats::add(&stats.heartbeats, 1);
+        counters::add(&stats.heartbeats, 1);
         let _ = udp.send_to(&[0x00], from).await;
     }
 }

@@ -1,3 +1,4 @@
+use crate::counters;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -70,7 +71,7 @@ async fn the_ack_comes_only_after_the_outputs_settled_the_records() {
     batch.delivery.ack();
     let ack = read_some(&mut s, Duration::from_secs(5)).await.unwrap();
     assert_eq!(ack, fixture!("ack-response"));
-    assert_eq!(CollectorStats::get(&inp.stats.acks), 1);
+    assert_eq!(counters::get(&inp.stats.acks), 1);
     // A message without a chunk gets no answer; a heartbeat neither.
     s.write_all(fixture!("forward")).await.unwrap();
     s.write_all(fixture!("heartbeat-tcp-nil")).await.unwrap();
@@ -78,7 +79,7 @@ async fn the_ack_comes_only_after_the_outputs_settled_the_records() {
     assert_eq!(batch.records.len(), 3);
     batch.delivery.ack();
     assert_eq!(read_some(&mut s, Duration::from_millis(200)).await, None);
-    assert_eq!(CollectorStats::get(&inp.stats.messages), 2);
+    assert_eq!(counters::get(&inp.stats.messages), 2);
     let _ = inp.stop.send(true);
 }
 
@@ -102,7 +103,7 @@ async fn garbage_closes_that_connection_only() {
     good.write_all(fixture!("message-int-time")).await.unwrap();
     let batch = inp.rx.recv().await.unwrap();
     assert_eq!(batch.records.len(), 1);
-    assert_eq!(CollectorStats::get(&inp.stats.malformed), 2);
+    assert_eq!(counters::get(&inp.stats.malformed), 2);
     let _ = inp.stop.send(true);
 }
 
@@ -131,7 +132,7 @@ async fn oversized_messages_and_too_many_connections_are_refused() {
         read_some(&mut many, Duration::from_secs(5)).await,
         Some(vec![])
     );
-    assert_eq!(CollectorStats::get(&inp.stats.oversized), 2);
+    assert_eq!(counters::get(&inp.stats.oversized), 2);
 
     let mut a = TcpStream::connect(inp.addr).await.unwrap();
     let _b = TcpStream::connect(inp.addr).await.unwrap();
@@ -141,7 +142,7 @@ async fn oversized_messages_and_too_many_connections_are_refused() {
         read_some(&mut c, Duration::from_secs(5)).await,
         Some(vec![])
     );
-    assert_eq!(CollectorStats::get(&inp.stats.refused_connections), 1);
+    assert_eq!(counters::get(&inp.stats.refused_connections), 1);
     a.write_all(fixture!("forward")).await.unwrap();
     assert_eq!(inp.rx.recv().await.unwrap().records.len(), 3);
     let _ = inp.stop.send(true);

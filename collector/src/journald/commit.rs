@@ -3,6 +3,7 @@
 //! dropped unsettled (the outputs stopped first) stops the cursor for good: what follows it is
 //! read again at the next start.
 
+use crate::counters;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -57,7 +58,7 @@ pub async fn commit(
         if broken {
             continue;
         }
-        JournaldStats::add(&stats.delivered, batch.records);
+        counters::add(&stats.delivered, batch.records);
         if let Some(store) = &mut store {
             store.set(batch.cursor);
         }
@@ -76,7 +77,7 @@ fn write(store: &mut Option<CursorStore>, stats: &JournaldStats, interval: Durat
                 let now_ms = SystemTime::now()
                     .duration_since(UNIX_EPOCH)
                     .map_or(0, |d| d.as_millis() as u64);
-                JournaldStats::set(&stats.cursor_current_at_ms, now_ms);
+                counters::set(&stats.cursor_current_at_ms, now_ms);
             }
             Err(e) => {
                 if stats.problem(Problem::CursorWrite) {
@@ -137,14 +138,14 @@ mod tests {
         b_done.send(()).unwrap();
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert_eq!(saved(dir.path()), None, "b is settled, but a is not");
-        assert_eq!(JournaldStats::get(&stats.delivered), 0);
+        assert_eq!(counters::get(&stats.delivered), 0);
         a_done.send(()).unwrap();
         let deadline = Instant::now() + Duration::from_secs(5);
         while saved(dir.path()).as_deref() != Some("c") {
             assert!(Instant::now() < deadline, "the cursor never reached c");
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        assert_eq!(JournaldStats::get(&stats.delivered), 5);
+        assert_eq!(counters::get(&stats.delivered), 5);
 
         let (d, d_done) = pending("d", 1);
         let (e, e_done) = pending("e", 1);
@@ -155,6 +156,6 @@ mod tests {
         drop(tx);
         task.await.unwrap();
         assert_eq!(saved(dir.path()).as_deref(), Some("c"), "never past d");
-        assert_eq!(JournaldStats::get(&stats.delivered), 5);
+        assert_eq!(counters::get(&stats.delivered), 5);
     }
 }

@@ -4,6 +4,7 @@
 //! journalctl ends or cannot be started, say why and start it again, with backoff, just after
 //! the last entry read (what is in flight stays in flight).
 
+use crate::counters;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -87,7 +88,7 @@ impl Reader {
             let read_before = self.last_read.clone();
             match self.spawn() {
                 Err(e) => {
-                    JournaldStats::add(&self.stats.start_errors, 1);
+                    counters::add(&self.stats.start_errors, 1);
                     self.failures += 1;
                     tracing::error!(
                         program = %self.cfg.journalctl.display(),
@@ -103,13 +104,13 @@ impl Reader {
                     );
                 }
                 Ok(child) => {
-                    JournaldStats::set(&self.stats.running, 1);
+                    counters::set(&self.stats.running, 1);
                     let ended = self.follow(child, &mut stop).await;
-                    JournaldStats::set(&self.stats.running, 0);
+                    counters::set(&self.stats.running, 0);
                     match ended {
                         Ended::Stop => break,
                         Ended::Exited(why) => {
-                            JournaldStats::add(&self.stats.exits, 1);
+                            counters::add(&self.stats.exits, 1);
                             self.failures += 1;
                             tracing::error!(
                                 retry_in = ?backoff,
@@ -165,14 +166,14 @@ impl Reader {
             match read {
                 Ok(Line::End) => break None,
                 Ok(Line::TooLong(n)) => {
-                    JournaldStats::add(&self.stats.bytes, n as u64);
+                    counters::add(&self.stats.bytes, n as u64);
                     if self.stats.problem(Problem::Oversized) {
                         tracing::warn!(bytes = n, limit = self.cfg.max_entry_bytes,
                             "journald input: an entry longer than LOGSHIP_MAX_LINE_BYTES was skipped (further ones are only counted)");
                     }
                 }
                 Ok(Line::Complete) => {
-                    JournaldStats::add(&self.stats.bytes, line.len() as u64);
+                    counters::add(&self.stats.bytes, line.len() as u64);
                     self.take(&line, &mut batch);
                 }
                 Err(e) => break Some(format!("cannot read journalctl's output: {e}")),
@@ -286,7 +287,7 @@ impl Reader {
                 r = self.tx.send(records, Some(settled_tx)) => r.map_err(|_| Ended::Stop)?,
                 _ = stop.changed() => return Err(Ended::Stop),
             }
-            JournaldStats::add(&self.stats.records, n);
+            counters::add(&self.stats.records, n);
             Some(settled_rx)
         };
         self.commits

@@ -2,7 +2,8 @@
 //! problem of each kind is logged; later ones are only counted, so a broken journal cannot
 //! flood the agent's own log.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use crate::counters::FirstSeen;
+use std::sync::atomic::AtomicU64;
 
 #[derive(Debug, Default)]
 pub struct JournaldStats {
@@ -30,7 +31,7 @@ pub struct JournaldStats {
     pub running: AtomicU64,
     /// Unix milliseconds when the cursor file was last known to match delivered progress.
     pub cursor_current_at_ms: AtomicU64,
-    warned: [AtomicBool; Problem::COUNT],
+    warned: FirstSeen<{ Problem::COUNT }>,
 }
 
 /// Kinds of bad input, each logged once.
@@ -60,19 +61,6 @@ impl Problem {
 impl JournaldStats {
     /// Counts a problem; returns true the first time it is seen, when the caller should log it.
     pub fn problem(&self, p: Problem) -> bool {
-        p.counter(self).fetch_add(1, Ordering::Relaxed);
-        !self.warned[p as usize].swap(true, Ordering::Relaxed)
-    }
-
-    pub fn add(counter: &AtomicU64, n: u64) {
-        counter.fetch_add(n, Ordering::Relaxed);
-    }
-
-    pub fn get(counter: &AtomicU64) -> u64 {
-        counter.load(Ordering::Relaxed)
-    }
-
-    pub fn set(gauge: &AtomicU64, v: u64) {
-        gauge.store(v, Ordering::Relaxed);
+        self.warned.count(p.counter(self), p as usize)
     }
 }

@@ -5,6 +5,7 @@
 //! Holding a file back means not reading it: its lines wait on disk, not in memory, and the
 //! other files keep flowing.
 
+use crate::counters;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -74,7 +75,7 @@ impl PodMetadata {
         }
         if !t.pod_link.expired {
             t.pod_link.expired = true;
-            KubeStats::add(&self.stats.waits_expired, 1);
+            counters::add(&self.stats.waits_expired, 1);
             tracing::debug!(path = %t.path().display(), wait = ?self.wait,
                 "pod not known to the API yet; shipping with the file-name fields until it is");
         }
@@ -84,7 +85,7 @@ impl PodMetadata {
     /// Drops the records a poll of `t` added to `out` after `from` when its pod is excluded.
     pub fn drop_excluded(&self, t: &Tailer, out: &mut Vec<Record>, from: usize) {
         if out.len() > from && t.pod_meta().is_some_and(|m| m.exclude()) {
-            KubeStats::add(&self.stats.records_excluded, (out.len() - from) as u64);
+            counters::add(&self.stats.records_excluded, (out.len() - from) as u64);
             out.truncate(from);
         }
     }
@@ -177,7 +178,7 @@ mod tests {
         k.store.apply(meta("x", false).renamed("other"), now);
         assert!(!k.refresh(&mut t, now));
         assert_eq!(t.pod_meta().unwrap().labels().next(), Some(("v", "v2")));
-        assert_eq!(KubeStats::get(&k.stats.waits_expired), 0);
+        assert_eq!(counters::get(&k.stats.waits_expired), 0);
     }
 
     #[test]
@@ -192,7 +193,7 @@ mod tests {
         let later = now + Duration::from_millis(100);
         assert!(!k.refresh(&mut t, later));
         assert!(!k.refresh(&mut t, later));
-        assert_eq!(KubeStats::get(&k.stats.waits_expired), 1, "counted once");
+        assert_eq!(counters::get(&k.stats.waits_expired), 1, "counted once");
         assert!(read(&mut t).iter().all(|r| r.source.meta.is_none()));
     }
 
@@ -209,6 +210,6 @@ mod tests {
         assert_eq!(out.len(), 3);
         k.drop_excluded(&t, &mut out, 1);
         assert_eq!(out.len(), 1, "only what this poll added");
-        assert_eq!(KubeStats::get(&k.stats.records_excluded), 2);
+        assert_eq!(counters::get(&k.stats.records_excluded), 2);
     }
 }

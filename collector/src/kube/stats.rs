@@ -24,14 +24,6 @@ pub struct KubeStats {
 }
 
 impl KubeStats {
-    pub fn add(counter: &AtomicU64, n: u64) {
-        counter.fetch_add(n, Ordering::Relaxed);
-    }
-
-    pub fn get(counter: &AtomicU64) -> u64 {
-        counter.load(Ordering::Relaxed)
-    }
-
     pub fn is_synced(&self) -> bool {
         self.synced.load(Ordering::Relaxed)
     }

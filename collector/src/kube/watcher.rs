@@ -4,6 +4,7 @@
 //! the [`PodStore`]; failures are counted, and logged once per kind until the API answers again,
 //! since a down or forbidding API must never flood the agent's log nor stop the shipping.
 
+use crate::counters;
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -71,17 +72,17 @@ fn handle(
     let now = Instant::now();
     match event {
         Event::Init => {
-            KubeStats::add(&stats.relists, 1);
+            counters::add(&stats.relists, 1);
             store.begin_relist();
         }
         Event::InitApply(pod) | Event::Apply(pod) => {
-            KubeStats::add(&stats.events, 1);
+            counters::add(&stats.events, 1);
             if let Some(meta) = PodMeta::from_pod(&pod, cfg.meta) {
                 store.apply(meta, now);
             }
         }
         Event::Delete(pod) => {
-            KubeStats::add(&stats.events, 1);
+            counters::add(&stats.events, 1);
             let m = &pod.metadata;
             if let (Some(ns), Some(name)) = (&m.namespace, &m.name) {
                 store.delete(ns, name, m.uid.as_deref().unwrap_or(""), now);
@@ -116,7 +117,7 @@ impl Report {
                 return;
             }
         }
-        KubeStats::add(&stats.api_errors, 1);
+        counters::add(&stats.api_errors, 1);
         stats.synced.store(false, Ordering::Relaxed);
         self.failing = true;
         let (kind, reason) = describe(e);
@@ -201,7 +202,7 @@ mod tests {
         report.failed(&forbidden(), "n", &stats);
         let gone = watcher::Error::WatchError(status(410, "Expired", "too old resource version"));
         report.failed(&gone, "n", &stats);
-        assert_eq!(KubeStats::get(&stats.api_errors), 2);
+        assert_eq!(counters::get(&stats.api_errors), 2);
         assert_eq!(report.logged.len(), 1);
         assert_eq!(
             describe(&forbidden()),

@@ -7,6 +7,7 @@
 //! No checkpoint: a sample lost in a crash or while the outputs are full is a gap of one
 //! interval in the charts, which heapster had as well.
 
+use crate::counters;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -152,7 +153,7 @@ impl MetricsSource {
             }
         };
         self.log.recovered();
-        KubeletStats::add(&self.stats.scrapes, 1);
+        counters::add(&self.stats.scrapes, 1);
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
@@ -170,12 +171,12 @@ impl MetricsSource {
             .sample(&summary, self.node.info.as_ref(), &lookup)
         {
             Sample::Unchanged => {
-                KubeletStats::add(&self.stats.unchanged, 1);
+                counters::add(&self.stats.unchanged, 1);
                 Vec::new()
             }
             Sample::Documents(docs) => {
                 for d in &docs {
-                    KubeletStats::add(self.stats.documents_of(d.family), 1);
+                    counters::add(self.stats.documents_of(d.family), 1);
                 }
                 records(docs)
             }
@@ -279,7 +280,7 @@ impl NodeState {
                 self.next = Some(Instant::now() + NODE_REFRESH);
             }
             Err(e) => {
-                KubeletStats::add(&stats.node_info_errors, 1);
+                counters::add(&stats.node_info_errors, 1);
                 // Said once per outage; tried again at every interval. What was read before
                 // is kept: capacity rarely changes.
                 if !self.failing {

@@ -1,6 +1,7 @@
 //! Counters of the kubelet metrics source, read by the agent's `/metrics`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use crate::counters;
+use std::sync::atomic::AtomicU64;
 
 use super::client::ScrapeError;
 use crate::record::MetricFamily;
@@ -24,14 +25,6 @@ pub struct KubeletStats {
 }
 
 impl KubeletStats {
-    pub fn get(counter: &AtomicU64) -> u64 {
-        counter.load(Ordering::Relaxed)
-    }
-
-    pub fn add(counter: &AtomicU64, n: u64) {
-        counter.fetch_add(n, Ordering::Relaxed);
-    }
-
     pub fn documents_of(&self, family: MetricFamily) -> &AtomicU64 {
         let i = MetricFamily::ALL
             .iter()
@@ -47,12 +40,12 @@ impl KubeletStats {
             ScrapeError::Status(..) => &self.status_errors,
             ScrapeError::BadSummary(_) => &self.bad_summary_errors,
         };
-        KubeletStats::add(counter, 1);
+        counters::add(counter, 1);
     }
 
     /// `(kind, count)` of every error kind, as the error counter's labels.
     pub fn errors(&self) -> [(&'static str, u64); 5] {
-        let g = KubeletStats::get;
+        let g = counters::get;
         [
             ("token", g(&self.token_errors)),
             ("unreachable", g(&self.unreachable_errors)),

@@ -3,6 +3,7 @@
 //! sent again with backoff (connection errors, 429, 5xx), or dead-lettered (other 4xx). A batch's
 //! delivery is released only when every one of its items is settled.
 
+use logship_collector::counters;
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -170,7 +171,7 @@ async fn detect(shared: &Shared) -> EsFlavor {
             Ok(reply) => format!("GET / answered {}", reply.status),
             Err(e) => e.to_string(),
         };
-        OutputStats::add(&shared.stats.errors, 1);
+        counters::add(&shared.stats.errors, 1);
         if let Some(suppressed) = shared.warn.check() {
             tracing::warn!(error = %problem, suppressed, "Elasticsearch not ready; retrying");
         }
@@ -202,7 +203,7 @@ async fn deliver(shared: &Shared, body: BulkBody) {
     let mut backoff = Backoff::new(shared.cfg.backoff_base, shared.cfg.backoff_cap);
     while let Some(part) = queue.pop_front() {
         let n = part.len();
-        OutputStats::add(&stats.requests, 1);
+        counters::add(&stats.requests, 1);
         // What went wrong, and what has to go again.
         let (problem, again) = match shared.client.bulk(part.body.clone()).await {
             Err(e) => (e.to_string(), part),
@@ -250,7 +251,7 @@ async fn deliver(shared: &Shared, body: BulkBody) {
                 status => (format!("_bulk answered {status}"), part),
             },
         };
-        OutputStats::add(&stats.errors, 1);
+        counters::add(&stats.errors, 1);
         if let Some(suppressed) = shared.warn.check() {
             tracing::warn!(endpoint = shared.client.endpoint(), error = %problem, suppressed,
                 "sending to Elasticsearch failed; retrying with backoff");
@@ -259,7 +260,7 @@ async fn deliver(shared: &Shared, body: BulkBody) {
         if let Some(limit) = shared.cfg.retry_limit {
             if backoff.attempts() + 1 >= limit {
                 let lost: usize = queue.iter().map(BulkBody::len).sum();
-                OutputStats::add(&stats.dropped, lost as u64);
+                counters::add(&stats.dropped, lost as u64);
                 tracing::error!(
                     records = lost,
                     limit,
@@ -268,14 +269,14 @@ async fn deliver(shared: &Shared, body: BulkBody) {
                 return;
             }
         }
-        OutputStats::add(&stats.retries, 1);
+        counters::add(&stats.retries, 1);
         tokio::time::sleep(backoff.next_delay()).await;
     }
 }
 
 fn accepted(stats: &OutputStats, records: usize, bytes: usize) {
-    OutputStats::add(&stats.records_out, records as u64);
-    OutputStats::add(&stats.bytes_out, bytes as u64);
+    counters::add(&stats.records_out, records as u64);
+    counters::add(&stats.bytes_out, bytes as u64);
 }
 
 /// Accepted items are done, rejected ones go to the dead-letter file; returns the others.
@@ -300,7 +301,7 @@ fn settle_items(shared: &Shared, part: &BulkBody, outcomes: Vec<ItemOutcome>) ->
 }
 
 fn dead_letter(shared: &Shared, entries: &[(u16, String, Vec<u8>)]) {
-    OutputStats::add(&shared.stats.dead_lettered, entries.len() as u64);
+    counters::add(&shared.stats.dead_lettered, entries.len() as u64);
     if let Err(e) = shared.dead_letters.write(entries) {
         tracing::error!(path = %shared.dead_letters.path().display(), error = %e,
             records = entries.len(), "cannot write the dead-letter file; records dropped");

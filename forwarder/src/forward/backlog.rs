@@ -12,6 +12,7 @@
 //! flight when a connection fails are spooled after whatever was spooled while they were in
 //! flight (at most a window of chunks).
 
+use logship_collector::counters;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -124,13 +125,13 @@ impl Backlog {
         let records = chunk.records as u64;
         match self.spool.append(&chunk) {
             Ok(dropped) => {
-                OutputStats::add(&self.fstats.spooled_records, records);
+                counters::add(&self.fstats.spooled_records, records);
                 if dropped > 0 {
                     self.dropped(dropped, "the forward spool is full: the oldest records were dropped (LOGSHIP_FORWARD_SPOOL_LIMIT)");
                 }
             }
             Err(e) => {
-                OutputStats::add(&self.stats.errors, 1);
+                counters::add(&self.stats.errors, 1);
                 self.dropped(
                     records,
                     &format!("cannot write the forward spool ({e}): records dropped"),
@@ -144,8 +145,8 @@ impl Backlog {
     }
 
     fn dropped(&mut self, records: u64, why: &str) {
-        OutputStats::add(&self.stats.dropped, records);
-        OutputStats::add(&self.fstats.spool_dropped_records, records);
+        counters::add(&self.stats.dropped, records);
+        counters::add(&self.fstats.spool_dropped_records, records);
         if let Some(suppressed) = self.warn.check() {
             tracing::warn!(records, suppressed, "{why}");
         }
@@ -157,7 +158,7 @@ impl Backlog {
             return;
         }
         if let Err(e) = self.spool.sync() {
-            OutputStats::add(&self.stats.errors, 1);
+            counters::add(&self.stats.errors, 1);
             if let Some(suppressed) = self.warn.check() {
                 tracing::warn!(error = %e, suppressed, "cannot sync the forward spool");
             }
@@ -203,7 +204,7 @@ impl Backlog {
             match self.spool.next_unsent() {
                 Ok((next, lost)) => {
                     if lost > 0 {
-                        OutputStats::add(&self.fstats.spool_damaged, 1);
+                        counters::add(&self.fstats.spool_damaged, 1);
                         self.dropped(
                             lost,
                             "a spooled chunk was damaged on disk: its records were dropped",
@@ -218,7 +219,7 @@ impl Backlog {
                     }
                 }
                 Err(e) => {
-                    OutputStats::add(&self.stats.errors, 1);
+                    counters::add(&self.stats.errors, 1);
                     if let Some(suppressed) = self.warn.check() {
                         tracing::warn!(error = %e, suppressed, "cannot read the forward spool");
                     }
@@ -238,8 +239,8 @@ impl Backlog {
 
     /// The server has the chunk.
     pub fn delivered(&mut self, out: Outgoing, wire_bytes: u64) {
-        OutputStats::add(&self.stats.records_out, out.chunk.records as u64);
-        OutputStats::add(&self.stats.bytes_out, wire_bytes);
+        counters::add(&self.stats.records_out, out.chunk.records as u64);
+        counters::add(&self.stats.bytes_out, wire_bytes);
         match out.from {
             From::Memory(share) => {
                 self.in_flight_bytes -= out.chunk.bytes();
@@ -247,7 +248,7 @@ impl Backlog {
             }
             From::Spool(ticket) => {
                 if let Err(e) = self.spool.commit(ticket) {
-                    OutputStats::add(&self.stats.errors, 1);
+                    counters::add(&self.stats.errors, 1);
                     tracing::warn!(error = %e, "cannot update the forward spool");
                 }
             }
@@ -296,7 +297,7 @@ impl Backlog {
     }
 
     fn gauges(&self) {
-        OutputStats::set(&self.fstats.spool_bytes, self.spool.bytes());
-        OutputStats::set(&self.fstats.spool_chunks, self.spool.len() as u64);
+        counters::set(&self.fstats.spool_bytes, self.spool.bytes());
+        counters::set(&self.fstats.spool_chunks, self.spool.len() as u64);
     }
 }

@@ -20,6 +20,7 @@ pub mod msgpack;
 pub mod sender;
 pub mod spool;
 
+use logship_collector::counters;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -155,7 +156,7 @@ pub async fn run_forward(
             })?
     };
     if opened.damaged > 0 {
-        OutputStats::add(&fstats.spool_damaged, opened.damaged);
+        counters::add(&fstats.spool_damaged, opened.damaged);
         tracing::warn!(dir = %cfg.spool_dir.display(), damaged = opened.damaged,
             "the forward spool had damaged or cut-short tails (a crash while writing); they were dropped");
     }

@@ -4,6 +4,7 @@
 //! gives the chunks in flight back (to be sent again: at least once) and reconnects with
 //! backoff; while it is down, the backlog spools.
 
+use logship_collector::counters;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +19,6 @@ use super::conn::{ack_of, connect, message_of, Auth, ServerReader, ServerWriter}
 use super::encode::message;
 use super::{with_backlog, Shared};
 use crate::backoff::Backoff;
-use crate::stats::OutputStats;
 
 struct Flight {
     out: Outgoing,
@@ -74,7 +74,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                 continue;
             }
         };
-        OutputStats::add(&shared.fstats.connections, 1);
+        counters::add(&shared.fstats.connections, 1);
         shared.backlog().set_connected(true);
         tracing::info!(server = %cfg.server, "connected to the forward server");
         match session(&shared, rd, wr, &mut stop).await {
@@ -89,7 +89,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                 delivered_any,
             } => {
                 if !in_flight.is_empty() {
-                    OutputStats::add(&shared.stats.retries, 1);
+                    counters::add(&shared.stats.retries, 1);
                 }
                 failed(&shared, &why);
                 with_backlog(&shared, move |b| b.give_back(in_flight)).await;
@@ -113,7 +113,7 @@ async fn pause(stop: &mut watch::Receiver<bool>, d: Duration) -> bool {
 }
 
 fn failed(shared: &Shared, why: &str) {
-    OutputStats::add(&shared.stats.errors, 1);
+    counters::add(&shared.stats.errors, 1);
     if let Some(suppressed) = shared.warn.check() {
         tracing::warn!(server = %shared.cfg.server, error = %why, suppressed,
             "forward server unavailable; spooling and retrying with backoff (Elasticsearch is not affected)");
@@ -155,7 +155,7 @@ async fn session(
                 message(frame, id.as_deref(), cfg.compress, &mut buf);
                 ids.extend(id);
             }
-            OutputStats::add(&shared.stats.requests, out.chunk.frames.len() as u64);
+            counters::add(&shared.stats.requests, out.chunk.frames.len() as u64);
             let wire_bytes = buf.len() as u64;
             // TLS holds written bytes in its buffer until flushed.
             let send = async {
