@@ -11,7 +11,7 @@
 use super::append::Appender;
 use super::finish::{stop_run, Conditions, Workload};
 use super::process::{proc_cpu, Agent};
-use super::setup::{generate, RunDir, Services};
+use super::setup::run_with_own_workload;
 use super::{BenchOptions, BenchResult, IdleFigures};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -20,12 +20,8 @@ use std::time::{Duration, Instant};
 const SETTLE: Duration = Duration::from_secs(2);
 
 pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchResult> {
-    opts.check_agent()?;
     let conditions = Conditions::now();
-    let run_dir = RunDir::create(opts)?;
-    let wdir = run_dir.path.join("w");
-    let manifest = generate(&wdir, &opts.spec, opts.verbose)?;
-    let services = Services::start(opts, &wdir, &run_dir, &opts.spec.node)?;
+    let (run_dir, wdir, manifest, services) = run_with_own_workload(opts)?;
     let sink = &services.sink;
     let cmd = services.agent_command(opts, &wdir, &run_dir.state, "127.0.0.1:0");
     let rounds = opts.idle_seconds.max(1);

@@ -238,3 +238,17 @@ pub fn free_local_addr() -> anyhow::Result<String> {
     let l = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
     Ok(l.local_addr()?.to_string())
 }
+
+/// A run over a workload of its own, generated in the run directory (for the cases that write
+/// into their files), with the services started: the run directory, the workload's directory
+/// and manifest, and the services.
+pub fn run_with_own_workload(
+    opts: &BenchOptions,
+) -> anyhow::Result<(RunDir, PathBuf, Manifest, Services)> {
+    opts.check_agent()?;
+    let run_dir = RunDir::create(opts)?;
+    let wdir = run_dir.path.join("w");
+    let manifest = generate(&wdir, &opts.spec, opts.verbose)?;
+    let services = Services::start(opts, &wdir, &run_dir, &opts.spec.node)?;
+    Ok((run_dir, wdir, manifest, services))
+}

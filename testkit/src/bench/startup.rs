@@ -11,19 +11,15 @@ use super::append::Appender;
 use super::finish::{stop_run, Conditions, Workload};
 use super::http::HttpClient;
 use super::process::Agent;
-use super::setup::{free_local_addr, generate, RunDir, Services};
+use super::setup::{free_local_addr, run_with_own_workload};
 use super::{BenchOptions, BenchResult, StartupFigures};
 use anyhow::Context;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 pub fn run(opts: &BenchOptions) -> anyhow::Result<BenchResult> {
-    opts.check_agent()?;
     let conditions = Conditions::now();
-    let run_dir = RunDir::create(opts)?;
-    let wdir = run_dir.path.join("w");
-    let manifest = generate(&wdir, &opts.spec, opts.verbose)?;
-    let services = Services::start(opts, &wdir, &run_dir, &opts.spec.node)?;
+    let (run_dir, wdir, manifest, services) = run_with_own_workload(opts)?;
     let sink = &services.sink;
     let first_records = manifest.records;
     let files = manifest.file_count as u64;
