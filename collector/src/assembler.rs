@@ -5,39 +5,42 @@
 
 use crate::json_text::JsonText;
 use crate::record::Stream;
+use crate::time_text::TimeText;
 
 /// One decoded physical line.
 #[derive(Debug)]
-pub struct Piece {
+pub struct Piece<'a> {
     pub log: JsonText,
     pub stream: Option<Stream>,
-    pub time_text: String,
+    pub time_text: TimeText,
     pub partial: bool,
     pub start_offset: u64,
     pub end_offset: u64,
     /// `log` unescaped, when the decoder had it at hand and may merge it (a CRI line that looks
-    /// like a JSON object): spares unescaping what was just escaped.
-    pub plain: Option<String>,
+    /// like a JSON object): spares unescaping what was just escaped. Borrowed from the line
+    /// read, so only a line that is whole at once can carry it.
+    pub plain: Option<&'a str>,
 }
 
 /// A whole logical line, ready to become a record.
 #[derive(Debug)]
-pub struct Line {
+pub struct Line<'a> {
     pub log: JsonText,
     pub stream: Option<Stream>,
     /// The time of the first piece.
-    pub time_text: String,
+    pub time_text: TimeText,
     pub start_offset: u64,
     pub end_offset: u64,
     pub truncated: bool,
     /// `log` unescaped, for a line made of one piece whose decoder had it (see [`Piece`]).
-    pub plain: Option<String>,
+    pub plain: Option<&'a str>,
 }
 
 #[derive(Debug)]
 pub struct Assembler {
     max_bytes: usize,
-    pending: Vec<Line>,
+    /// Unfinished lines, which outlive the read they came from and so carry no `plain`.
+    pending: Vec<Line<'static>>,
 }
 
 impl Assembler {
@@ -49,7 +52,7 @@ impl Assembler {
     }
 
     /// Adds a piece; returns the line it completes, if any.
-    pub fn push(&mut self, piece: Piece) -> Option<Line> {
+    pub fn push<'a>(&mut self, piece: Piece<'a>) -> Option<Line<'a>> {
         let slot = self.pending.iter().position(|l| l.stream == piece.stream);
         match slot {
             None if !piece.partial => {
@@ -100,7 +103,7 @@ impl Assembler {
         }
     }
 
-    fn cut(&self, line: &mut Line) {
+    fn cut(&self, line: &mut Line<'_>) {
         if line.log.len() > self.max_bytes {
             line.log.truncate_to(self.max_bytes);
             line.truncated = true;
@@ -119,8 +122,8 @@ impl Assembler {
 
     /// Gives up waiting for the rest of unfinished lines (end of stream, file gone): they are
     /// shipped as they are.
-    pub fn drain(&mut self) -> Vec<Line> {
-        let mut lines: Vec<Line> = self.pending.drain(..).collect();
+    pub fn drain(&mut self) -> Vec<Line<'static>> {
+        let mut lines: Vec<Line<'static>> = self.pending.drain(..).collect();
         lines.sort_by_key(|l| l.start_offset);
         lines
     }
@@ -134,7 +137,7 @@ mod tests {
         Piece {
             log: JsonText::escape(s),
             stream: Some(stream),
-            time_text: format!("t{start}"),
+            time_text: TimeText::new(&format!("t{start}")),
             partial,
             start_offset: start,
             end_offset: start + 10,

@@ -5,52 +5,81 @@
 //! value, so outputs copy values verbatim instead of re-serializing a tree.
 
 use std::fmt;
-use std::ops::Range;
 
 use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-/// The top-level fields of a JSON object, as spans into its text.
+/// The top-level fields of a JSON object, as spans into its text. Two allocations, the text
+/// and the spans, both exactly sized: a record holds it inline, and half of all records have one.
 #[derive(Debug, Clone)]
 pub struct MergedObject {
-    text: String,
-    fields: Vec<MergedField>,
+    text: Box<str>,
+    fields: Box<[MergedField]>,
 }
 
-#[derive(Debug, Clone)]
-struct MergedField {
+#[derive(Debug, Clone, Copy)]
+pub struct MergedField {
     /// The key as it appears in the text (escaped, without quotes).
-    key: Range<u32>,
+    key: (u32, u32),
     /// The raw JSON value.
-    value: Range<u32>,
+    value: (u32, u32),
+}
+
+/// The spans of the object being parsed, kept between lines by their decoder so that parsing
+/// allocates only what the record keeps.
+#[derive(Debug, Default)]
+pub struct MergeScratch {
+    fields: Vec<MergedField>,
 }
 
 impl MergedObject {
     /// Parses `text` if it is exactly one JSON object. Returns `None` for anything else
     /// (another JSON type, malformed JSON, trailing garbage).
     pub fn parse(text: String) -> Option<MergedObject> {
-        if !text.starts_with('{') || text.len() > u32::MAX as usize {
+        let mut scratch = MergeScratch::default();
+        let fields = spans(&text, &mut scratch)?;
+        Some(MergedObject {
+            fields: fields.into(),
+            text: text.into_boxed_str(),
+        })
+    }
+
+    /// Like [`MergedObject::parse`], but also accepts objects whose keys contain escapes, by
+    /// re-encoding the object compactly (keys then carry their escapes verbatim).
+    pub fn parse_any(text: String) -> Option<MergedObject> {
+        MergedObject::parse_any_with(text, &mut MergeScratch::default())
+    }
+
+    /// [`MergedObject::parse_any`] with a decoder's scratch. A borrowed `text` is copied once,
+    /// exactly sized, and only if it is an object.
+    pub fn parse_any_with<T>(text: T, scratch: &mut MergeScratch) -> Option<MergedObject>
+    where
+        T: AsRef<str> + Into<Box<str>>,
+    {
+        let s = text.as_ref();
+        if !s.starts_with('{') {
             return None;
         }
-        let base = text.as_ptr() as usize;
-        let fields = {
-            let mut de = serde_json::Deserializer::from_str(&text);
-            let fields = de::Deserializer::deserialize_map(&mut de, FieldsVisitor { base }).ok()?;
-            de.end().ok()?;
-            fields
-        };
-        Some(MergedObject { text, fields })
+        match spans(s, scratch) {
+            Some(fields) => Some(MergedObject {
+                fields: fields.into(),
+                text: text.into(),
+            }),
+            // Only objects with a backslash can have escaped keys.
+            None if s.contains('\\') => MergedObject::parse_escaped_keys(s),
+            None => None,
+        }
     }
 
     /// `(escaped key, raw JSON value)` in the order of the text. A key may repeat if the text
     /// repeats it; outputs keep the first.
     pub fn fields(&self) -> impl Iterator<Item = (&str, &str)> + Clone {
-        self.fields.iter().map(|f| {
-            (
-                &self.text[f.key.start as usize..f.key.end as usize],
-                &self.text[f.value.start as usize..f.value.end as usize],
-            )
-        })
+        let at = |(start, end): (u32, u32)| {
+            self.text
+                .get(start as usize..end as usize)
+                .unwrap_or_default()
+        };
+        self.fields.iter().map(move |f| (at(f.key), at(f.value)))
     }
 
     pub fn len(&self) -> usize {
@@ -61,35 +90,55 @@ impl MergedObject {
         self.fields.is_empty()
     }
 
-    /// Heap bytes held (capacities).
+    /// Heap bytes held.
     pub fn size(&self) -> usize {
-        self.text.capacity() + self.fields.capacity() * std::mem::size_of::<MergedField>()
+        self.text.len() + self.fields.len() * std::mem::size_of::<MergedField>()
     }
 }
 
-struct FieldsVisitor {
-    base: usize,
+/// The spans of the top-level fields of `text` (in `scratch`), if it is exactly one object
+/// whose keys have no escapes.
+fn spans<'s>(text: &str, scratch: &'s mut MergeScratch) -> Option<&'s [MergedField]> {
+    if !text.starts_with('{') || text.len() > u32::MAX as usize {
+        return None;
+    }
+    scratch.fields.clear();
+    let base = text.as_ptr() as usize;
+    let mut de = serde_json::Deserializer::from_str(text);
+    de::Deserializer::deserialize_map(
+        &mut de,
+        FieldsVisitor {
+            base,
+            fields: &mut scratch.fields,
+        },
+    )
+    .ok()?;
+    de.end().ok()?;
+    Some(&scratch.fields)
 }
 
-impl<'de> Visitor<'de> for FieldsVisitor {
-    type Value = Vec<MergedField>;
+struct FieldsVisitor<'s> {
+    base: usize,
+    fields: &'s mut Vec<MergedField>,
+}
+
+impl<'de> Visitor<'de> for FieldsVisitor<'_> {
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON object")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        // Room for a typical log object's keys at once, rather than growing 4, 8, 16.
-        let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(0).max(8));
         while let Some(key) = map.next_key_seed(KeySpan { base: self.base })? {
             let value: &'de RawValue = map.next_value()?;
             let start = value.get().as_ptr() as usize - self.base;
-            fields.push(MergedField {
+            self.fields.push(MergedField {
                 key,
-                value: start as u32..(start + value.get().len()) as u32,
+                value: (start as u32, (start + value.get().len()) as u32),
             });
         }
-        Ok(fields)
+        Ok(())
     }
 }
 
@@ -100,7 +149,7 @@ struct KeySpan {
 }
 
 impl<'de> DeserializeSeed<'de> for KeySpan {
-    type Value = Range<u32>;
+    type Value = (u32, u32);
 
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_str(self)
@@ -108,7 +157,7 @@ impl<'de> DeserializeSeed<'de> for KeySpan {
 }
 
 impl<'de> Visitor<'de> for KeySpan {
-    type Value = Range<u32>;
+    type Value = (u32, u32);
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a key")
@@ -116,7 +165,7 @@ impl<'de> Visitor<'de> for KeySpan {
 
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
         let start = v.as_ptr() as usize - self.base;
-        Ok(start as u32..(start + v.len()) as u32)
+        Ok((start as u32, (start + v.len()) as u32))
     }
 
     fn visit_str<E: de::Error>(self, _v: &str) -> Result<Self::Value, E> {
@@ -129,27 +178,12 @@ impl<'de> Visitor<'de> for KeySpan {
 const ESCAPED_KEY: &str = "logship: escaped key";
 
 impl MergedObject {
-    /// Like [`MergedObject::parse`], but also accepts objects whose keys contain escapes, by
-    /// re-encoding the object compactly (keys then carry their escapes verbatim).
-    pub fn parse_any(text: String) -> Option<MergedObject> {
-        if !text.starts_with('{') {
-            return None;
-        }
-        // Cheap precheck: only objects with a backslash can have escaped keys.
-        if !text.contains('\\') {
-            return MergedObject::parse(text);
-        }
-        match MergedObject::parse(text.clone()) {
-            Some(m) => Some(m),
-            None => {
-                let v: serde_json::Map<String, serde_json::Value> =
-                    serde_json::from_str(&text).ok()?;
-                let compact = serde_json::to_string(&v).ok()?;
-                // serde_json writes keys with escapes, which `parse` cannot locate; build the
-                // spans by hand from the compact form instead.
-                MergedObject::from_compact_map(compact, &v)
-            }
-        }
+    /// An object with escapes in keys, which `spans` cannot locate: re-encoded compactly by
+    /// serde_json (keys then carry their escapes verbatim) and its spans built by hand.
+    fn parse_escaped_keys(text: &str) -> Option<MergedObject> {
+        let v: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text).ok()?;
+        let compact = serde_json::to_string(&v).ok()?;
+        MergedObject::from_compact_map(compact, &v)
     }
 
     fn from_compact_map(
@@ -164,18 +198,21 @@ impl MergedObject {
             if text.get(pos..pos + key.len())? != key {
                 return None;
             }
-            let key_range = (pos + 1) as u32..(pos + key.len() - 1) as u32;
+            let key_range = ((pos + 1) as u32, (pos + key.len() - 1) as u32);
             pos += key.len() + 1; // key and ':'
             if text.get(pos..pos + val.len())? != val {
                 return None;
             }
             fields.push(MergedField {
                 key: key_range,
-                value: pos as u32..(pos + val.len()) as u32,
+                value: (pos as u32, (pos + val.len()) as u32),
             });
             pos += val.len() + 1; // value and ',' or '}'
         }
-        Some(MergedObject { text, fields })
+        Some(MergedObject {
+            text: text.into_boxed_str(),
+            fields: fields.into_boxed_slice(),
+        })
     }
 }
 

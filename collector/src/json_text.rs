@@ -54,7 +54,15 @@ impl JsonText {
         if memchr::memchr(b'\\', self.0.as_bytes()).is_none() {
             return Cow::Borrowed(&self.0);
         }
-        Cow::Owned(unescape_content(&self.0))
+        let mut out = String::with_capacity(self.0.len());
+        unescape_content(&self.0, &mut out);
+        Cow::Owned(out)
+    }
+
+    /// The text itself, into `out` (cleared first): the merge's path, which reuses one buffer.
+    pub fn unescape_into(&self, out: &mut String) {
+        out.clear();
+        unescape_content(&self.0, out);
     }
 }
 
@@ -62,9 +70,8 @@ impl JsonText {
 /// it); the input is valid by the `JsonText` invariant, and anything unexpected is kept as is
 /// rather than failing. One pass over the bytes: a JSON line escapes every quote, so looking
 /// for the next backslash with a searcher per escape cost more than the copying.
-fn unescape_content(s: &str) -> String {
+fn unescape_content(s: &str, out: &mut String) {
     let b = s.as_bytes();
-    let mut out = String::with_capacity(s.len());
     let mut copied = 0;
     let mut i = 0;
     while i < b.len() {
@@ -108,7 +115,6 @@ fn unescape_content(s: &str) -> String {
         copied = i;
     }
     out.push_str(&s[copied..]);
-    out
 }
 
 fn hex4(s: Option<&str>) -> Option<u32> {

@@ -32,6 +32,7 @@ pub mod state_file;
 pub mod stats;
 pub mod tailer;
 pub mod time;
+pub mod time_text;
 pub mod tls;
 
 pub use checkpoint::CheckpointStore;
@@ -42,3 +43,4 @@ pub use pipe::{pipe, BatchReceiver, BatchSender, Delivery, MemoryGauge, RecordBa
 pub use record::{MetricFamily, Record, RecordKind, Source, Stream};
 pub use stats::CollectorStats;
 pub use time::EventTime;
+pub use time_text::TimeText;

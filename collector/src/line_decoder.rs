@@ -2,10 +2,12 @@
 //! first line), split-line reassembly, the event time, and the whole-line JSON merge.
 
 use crate::counters;
+use crate::time_text::TimeText;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::assembler::{Assembler, Line, Piece};
-use crate::json_merge::MergedObject;
+use crate::json_merge::{MergeScratch, MergedObject};
 use crate::json_text::JsonText;
 use crate::record::{Record, RecordKind, Source};
 use crate::stats::{CollectorStats, Problem};
@@ -40,6 +42,9 @@ pub struct LineDecoder {
     assembler: Assembler,
     opts: DecodeOptions,
     stats: Arc<CollectorStats>,
+    /// Buffers the merge reuses from line to line.
+    unescaped: String,
+    merge_scratch: MergeScratch,
 }
 
 impl LineDecoder {
@@ -49,6 +54,8 @@ impl LineDecoder {
             assembler: Assembler::new(opts.max_line_bytes),
             opts,
             stats,
+            unescaped: String::new(),
+            merge_scratch: MergeScratch::default(),
         }
     }
 
@@ -84,7 +91,7 @@ impl LineDecoder {
                 LogFormat::Docker => self.decode_docker(raw, source).map(|l| Piece {
                     log: l.log,
                     stream: l.stream,
-                    time_text: l.time.into_owned(),
+                    time_text: TimeText::new(&l.time),
                     partial: l.partial,
                     start_offset: start,
                     end_offset: end,
@@ -96,13 +103,20 @@ impl LineDecoder {
                             "invalid UTF-8 replaced by U+FFFD (further cases are only counted)");
                     }
                     // CRI content is plain text: a whole line that may be merged keeps it, so
-                    // the merge need not unescape the `log` just escaped from it.
-                    let plain = (self.opts.merge_json && !l.partial && l.text.starts_with('{'))
-                        .then(|| l.text.into_owned());
+                    // the merge need not unescape the `log` just escaped from it. (Text with
+                    // bad UTF-8 replaced is not the line read, and is unescaped like Docker's.)
+                    let plain = match l.text {
+                        Cow::Borrowed(text)
+                            if self.opts.merge_json && !l.partial && text.starts_with('{') =>
+                        {
+                            Some(text)
+                        }
+                        _ => None,
+                    };
                     Piece {
                         log: l.log,
                         stream: Some(l.stream),
-                        time_text: l.time.to_owned(),
+                        time_text: TimeText::new(l.time),
                         partial: l.partial,
                         start_offset: start,
                         end_offset: end,
@@ -156,7 +170,7 @@ impl LineDecoder {
     }
 
     /// A line that could not be decoded travels as text, so that nothing is lost.
-    fn text_line(&self, raw: &[u8], start: u64, end: u64, cut: bool) -> Line {
+    fn text_line(&self, raw: &[u8], start: u64, end: u64, cut: bool) -> Line<'static> {
         let text = String::from_utf8_lossy(raw);
         let mut log = JsonText::escape(&text);
         let mut truncated = cut;
@@ -167,7 +181,7 @@ impl LineDecoder {
         Line {
             log,
             stream: None,
-            time_text: String::new(),
+            time_text: TimeText::default(),
             start_offset: start,
             end_offset: end,
             truncated,
@@ -192,11 +206,11 @@ impl LineDecoder {
         self.format = None;
     }
 
-    fn finish(&self, line: Line, source: &Arc<Source>) -> Record {
+    fn finish(&mut self, line: Line<'_>, source: &Arc<Source>) -> Record {
         let time = if line.time_text.is_empty() {
             EventTime::now()
         } else {
-            match EventTime::parse_rfc3339(&line.time_text) {
+            match EventTime::parse_rfc3339(line.time_text.as_str()) {
                 Some(t) => t,
                 None => {
                     if self.stats.problem(Problem::BadTime) {
@@ -223,7 +237,7 @@ impl LineDecoder {
             start_offset: line.start_offset,
             end_offset: line.end_offset,
             time,
-            time_text: line.time_text.into_boxed_str(),
+            time_text: line.time_text,
             stream: line.stream,
             log: line.log,
             merged,
@@ -234,24 +248,27 @@ impl LineDecoder {
 
     /// Merges only when the whole `log` (less its trailing newline) is a JSON object. `plain` is
     /// `log` unescaped, when the decoder had it.
-    fn merge(&self, log: &JsonText, plain: Option<String>) -> Option<Box<MergedObject>> {
-        if !log.as_escaped().starts_with('{') {
+    fn merge(&mut self, log: &JsonText, plain: Option<&str>) -> Option<MergedObject> {
+        let escaped = log.as_escaped();
+        if !escaped.starts_with('{') {
             return None;
         }
-        let mut text = match plain {
+        let text = match plain {
             Some(text) => {
                 debug_assert_eq!(text, log.unescape());
                 text
             }
-            None => log.unescape().into_owned(),
+            None if !escaped.contains('\\') => escaped,
+            None => {
+                log.unescape_into(&mut self.unescaped);
+                &self.unescaped
+            }
         };
-        if text.ends_with('\n') {
-            text.pop();
-        }
-        match MergedObject::parse_any(text) {
+        let text = text.strip_suffix('\n').unwrap_or(text);
+        match MergedObject::parse_any_with(text, &mut self.merge_scratch) {
             Some(m) => {
                 counters::add(&self.stats.merged, 1);
-                Some(Box::new(m))
+                Some(m)
             }
             None => {
                 // Counted, not logged per line: JSON-looking text that is not an object is common.
@@ -325,6 +342,46 @@ mod tests {
         assert_eq!(
             cri[0].log.as_escaped(),
             r#"{\"a\":\"q\\\"b\\\\\\t\",\"n\":[1,{\"x\":null}]}"#
+        );
+    }
+
+    #[test]
+    fn merging_reuses_its_buffers_without_mixing_lines() {
+        // A decoder per format, as per file.
+        let mut out = decode_all(&[
+            br#"{"log":"{\"long_key_one\":\"a value longer than the next line\"}\n","stream":"stdout","time":"2026-11-22T01:02:03Z"}"#,
+            br#"{"log":"{\"k\":2}\n","stream":"stdout","time":"2026-11-22T01:02:04.5Z"}"#,
+        ]);
+        out.extend(decode_all(&[
+            b"2026-11-22T01:02:05Z stdout F {\"long\":\"a value longer than the next line\"}",
+            b"2026-11-22T01:02:05Z stdout F {\"b\":\"\xff\"}",
+            b"2026-11-22T01:02:06Z stdout F {\"c\\u00e9\":3}",
+        ]));
+        let pairs = |r: &Record| merged(r);
+        let want = |k: &str, v: &str| vec![(k.to_owned(), v.to_owned())];
+        assert_eq!(
+            pairs(&out[0]),
+            want("long_key_one", r#""a value longer than the next line""#)
+        );
+        assert_eq!(pairs(&out[1]), want("k", "2"));
+        assert_eq!(
+            pairs(&out[2]),
+            want("long", r#""a value longer than the next line""#)
+        );
+        // Bad UTF-8 replaced: merged from the unescaped `log`, not the bytes read.
+        assert_eq!(pairs(&out[3]), want("b", "\"\u{fffd}\""));
+        // An escaped key: re-encoded, the slow way.
+        assert_eq!(pairs(&out[4]), want("c\u{e9}", "3"));
+        let times: Vec<&str> = out.iter().map(|r| r.time_text.as_str()).collect();
+        assert_eq!(
+            times,
+            [
+                "2026-11-22T01:02:03Z",
+                "2026-11-22T01:02:04.5Z",
+                "2026-11-22T01:02:05Z",
+                "2026-11-22T01:02:05Z",
+                "2026-11-22T01:02:06Z"
+            ]
         );
     }
 }

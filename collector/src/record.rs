@@ -10,6 +10,7 @@ use crate::json_text::JsonText;
 use crate::kube::PodMeta;
 use crate::pod_ref::PodRef;
 use crate::time::EventTime;
+use crate::time_text::TimeText;
 
 /// Where records come from: one tailed file (one identity: a truncated file becomes a new source),
 /// and what the Kubernetes API said of its pod when they were read. New pod metadata makes a new
@@ -119,11 +120,11 @@ pub struct Record {
     pub time: EventTime,
     /// `time` as written in the line; empty when the line had none (the output then writes
     /// the event time).
-    pub time_text: Box<str>,
+    pub time_text: TimeText,
     pub stream: Option<Stream>,
     pub log: JsonText,
     /// The top-level keys of `log` when it is a whole-line JSON object.
-    pub merged: Option<Box<MergedObject>>,
+    pub merged: Option<MergedObject>,
     /// The line was longer than the maximum and was cut.
     pub truncated: bool,
     /// A log line, a forward event or a metrics document (a byte: it costs the record no
@@ -143,12 +144,17 @@ impl Record {
     /// [`Record::size`] less the record itself: what it holds outside the vector it sits in.
     pub fn heap_size(&self) -> usize {
         const PER_ALLOCATION: usize = 16;
+        let time = match self.time_text.heap_size() {
+            0 => 0,
+            n => n + PER_ALLOCATION,
+        };
         self.log.capacity()
-            + self.time_text.len()
-            + 2 * PER_ALLOCATION
-            + self.merged.as_ref().map_or(0, |m| {
-                m.size() + std::mem::size_of::<MergedObject>() + 3 * PER_ALLOCATION
-            })
+            + PER_ALLOCATION
+            + time
+            + self
+                .merged
+                .as_ref()
+                .map_or(0, |m| m.size() + 2 * PER_ALLOCATION)
     }
 }
 
@@ -158,9 +164,10 @@ mod tests {
 
     #[test]
     fn the_kind_costs_the_record_no_space() {
-        // The kind sits in the padding after `truncated` (120 bytes on 64-bit targets, as
-        // without it): records are the hot path.
+        // The kind sits in the padding after `truncated` (168 bytes on 64-bit targets, as
+        // without it): records are the hot path. (The time text and the merged object are
+        // held inline, 48 bytes more than boxed, which spares two allocations per record.)
         let size = std::mem::size_of::<Record>();
-        assert!(size <= 120, "{size}");
+        assert!(size <= 168, "{size}");
     }
 }

@@ -130,7 +130,7 @@ impl DocumentEncoder {
         if r.time_text.is_empty() {
             out.extend_from_slice(r.time.to_rfc3339_nanos().as_bytes());
         } else {
-            self.push_escaped(&r.time_text, out);
+            self.push_escaped(r.time_text.as_str(), out);
         }
         out.push(b'"');
         if let Some(merged) = &r.merged {
@@ -379,7 +379,7 @@ mod tests {
             time_text: "2026-11-22T01:02:03.005Z".into(),
             stream: Some(Stream::Stdout),
             log: JsonText::escape(log),
-            merged: merged.map(|m| Box::new(MergedObject::parse_any(m.to_owned()).unwrap())),
+            merged: merged.map(|m| MergedObject::parse_any(m.to_owned()).unwrap()),
             truncated: false,
             kind: RecordKind::Line,
         }

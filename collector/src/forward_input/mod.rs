@@ -19,6 +19,7 @@ pub mod decode;
 pub mod scan;
 
 use crate::counters;
+use crate::time_text::TimeText;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
@@ -271,10 +272,10 @@ fn records(ctx: &Ctx, msg: Message) -> Vec<Record> {
             start_offset: i as u64,
             end_offset: i as u64 + 1,
             time: e.time,
-            time_text: Box::default(),
+            time_text: TimeText::default(),
             stream: None,
             log: JsonText::default(),
-            merged: MergedObject::parse_any(e.fields).map(Box::new),
+            merged: MergedObject::parse_any(e.fields),
             truncated: false,
             kind: RecordKind::Event,
         })

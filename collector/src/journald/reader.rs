@@ -5,6 +5,7 @@
 //! the last entry read (what is in flight stays in flight).
 
 use crate::counters;
+use crate::time_text::TimeText;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -239,10 +240,10 @@ impl Reader {
             start_offset: id,
             end_offset: id,
             time,
-            time_text: Box::default(),
+            time_text: TimeText::default(),
             stream: None,
             log: JsonText::default(),
-            merged: MergedObject::parse(entry.fields).map(Box::new),
+            merged: MergedObject::parse(entry.fields),
             truncated: false,
             kind: RecordKind::Event,
         });

@@ -8,6 +8,7 @@
 //! interval in the charts, which heapster had as well.
 
 use crate::counters;
+use crate::time_text::TimeText;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -211,10 +212,10 @@ pub fn records(docs: Vec<MetricDocument>) -> Vec<Record> {
                 start_offset: d.identity,
                 end_offset: d.identity,
                 time: d.timestamp,
-                time_text: Box::default(),
+                time_text: TimeText::default(),
                 stream: None,
                 log: JsonText::default(),
-                merged: Some(Box::new(merged)),
+                merged: Some(merged),
                 truncated: false,
                 kind: RecordKind::Metric(d.family),
             })

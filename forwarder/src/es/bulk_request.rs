@@ -248,7 +248,7 @@ mod tests {
     use super::*;
     use crate::document::DocumentOptions;
     use logship_collector::json_merge::MergedObject;
-    use logship_collector::{EventTime, JsonText, MetricFamily, RecordKind, Source};
+    use logship_collector::{EventTime, JsonText, MetricFamily, RecordKind, Source, TimeText};
     use std::sync::Arc;
 
     fn metric(family: MetricFamily) -> Record {
@@ -264,10 +264,10 @@ mod tests {
             start_offset: 0x77,
             end_offset: 0x77,
             time: EventTime::parse_rfc3339("2026-06-26T23:59:59Z").unwrap(),
-            time_text: Box::default(),
+            time_text: TimeText::default(),
             stream: None,
             log: JsonText::default(),
-            merged: MergedObject::parse(doc.to_owned()).map(Box::new),
+            merged: MergedObject::parse(doc.to_owned()),
             truncated: false,
             kind: RecordKind::Metric(family),
         }

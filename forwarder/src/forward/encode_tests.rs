@@ -27,7 +27,7 @@ fn record(src: &Arc<Source>, log: &str, merged: Option<&str>) -> Record {
         time_text: "2026-11-22T01:02:03.005000007Z".into(),
         stream: Some(Stream::Stdout),
         log: JsonText::escape(log),
-        merged: merged.map(|m| Box::new(MergedObject::parse_any(m.to_owned()).unwrap())),
+        merged: merged.map(|m| MergedObject::parse_any(m.to_owned()).unwrap()),
         truncated: false,
         kind: RecordKind::Line,
     }
@@ -181,7 +181,7 @@ fn a_metric_is_heapsters_document_under_its_family_tag() {
     let src = source("heapster.memory", false);
     let doc = r#"{"Metrics":{"memory/usage":{"value":5},"memory/page_faults_rate":{"value":0.5}},"MemoryMetricsTimestamp":"2026-06-26T10:14:35Z","MetricsTags":{"type":"node"}}"#;
     let mut r = record(&src, "", None);
-    r.merged = MergedObject::parse(doc.to_owned()).map(Box::new);
+    r.merged = MergedObject::parse(doc.to_owned());
     r.kind = RecordKind::Metric(logship_collector::MetricFamily::Memory);
     r.stream = None;
     r.time_text = "".into();
