@@ -187,11 +187,11 @@ impl Staged {
         if self.len == 0 {
             return;
         }
-        // Only ASCII is ever staged, so this cannot fail; were it to, nothing is lost.
-        match std::str::from_utf8(&self.buf[..self.len]) {
-            Ok(s) => out.push_str(s),
-            Err(_) => out.push_str(&String::from_utf8_lossy(&self.buf[..self.len])),
-        }
+        let staged = self.buf.get(..self.len).unwrap_or_default();
+        // SAFETY: only ASCII is ever staged: words without a high bit (`push_ascii_word` is
+        // called for no other) and the ASCII escapes of their bytes. Checking it again for
+        // every line cost 1 % of the agent's instructions on CRI logs.
+        out.push_str(unsafe { std::str::from_utf8_unchecked(staged) });
         self.len = 0;
     }
 }

@@ -4,6 +4,7 @@
 use crate::counters;
 use crate::time_text::TimeText;
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use crate::assembler::{Assembler, Line, Piece};
@@ -42,9 +43,18 @@ pub struct LineDecoder {
     assembler: Assembler,
     opts: DecodeOptions,
     stats: Arc<CollectorStats>,
-    /// Buffers the merge reuses from line to line.
+}
+
+/// What the merge reuses from line to line: one set per input thread, not per file, since a
+/// node tails thousands of files and a thread merges one line at a time.
+#[derive(Default)]
+struct MergeBuffers {
     unescaped: String,
-    merge_scratch: MergeScratch,
+    spans: MergeScratch,
+}
+
+thread_local! {
+    static MERGE_BUFFERS: RefCell<MergeBuffers> = RefCell::default();
 }
 
 impl LineDecoder {
@@ -54,8 +64,6 @@ impl LineDecoder {
             assembler: Assembler::new(opts.max_line_bytes),
             opts,
             stats,
-            unescaped: String::new(),
-            merge_scratch: MergeScratch::default(),
         }
     }
 
@@ -206,7 +214,7 @@ impl LineDecoder {
         self.format = None;
     }
 
-    fn finish(&mut self, line: Line<'_>, source: &Arc<Source>) -> Record {
+    fn finish(&self, line: Line<'_>, source: &Arc<Source>) -> Record {
         let time = if line.time_text.is_empty() {
             EventTime::now()
         } else {
@@ -248,24 +256,28 @@ impl LineDecoder {
 
     /// Merges only when the whole `log` (less its trailing newline) is a JSON object. `plain` is
     /// `log` unescaped, when the decoder had it.
-    fn merge(&mut self, log: &JsonText, plain: Option<&str>) -> Option<MergedObject> {
+    fn merge(&self, log: &JsonText, plain: Option<&str>) -> Option<MergedObject> {
         let escaped = log.as_escaped();
         if !escaped.starts_with('{') {
             return None;
         }
-        let text = match plain {
-            Some(text) => {
-                debug_assert_eq!(text, log.unescape());
-                text
-            }
-            None if !escaped.contains('\\') => escaped,
-            None => {
-                log.unescape_into(&mut self.unescaped);
-                &self.unescaped
-            }
-        };
-        let text = text.strip_suffix('\n').unwrap_or(text);
-        match MergedObject::parse_any_with(text, &mut self.merge_scratch) {
+        let merged = MERGE_BUFFERS.with_borrow_mut(|buffers| {
+            let MergeBuffers { unescaped, spans } = buffers;
+            let text = match plain {
+                Some(text) => {
+                    debug_assert_eq!(text, log.unescape());
+                    text
+                }
+                None if !escaped.contains('\\') => escaped,
+                None => {
+                    log.unescape_into(unescaped);
+                    unescaped
+                }
+            };
+            let text = text.strip_suffix('\n').unwrap_or(text);
+            MergedObject::parse_any_with(text, spans)
+        });
+        match merged {
             Some(m) => {
                 counters::add(&self.stats.merged, 1);
                 Some(m)

@@ -154,6 +154,40 @@ impl EventTime {
     }
 }
 
+/// Writes `@timestamp`s ([`EventTime::write_timestamp_millis`]) from the text of the minute
+/// written last: records come in time order, so nearly all share it, and the calendar
+/// arithmetic then runs once a minute instead of once per document.
+#[derive(Debug, Default)]
+pub struct TimestampWriter {
+    minute: Option<i64>,
+    /// `YYYY-MM-DDTHH:MM:` of `minute`.
+    prefix: [u8; 17],
+}
+
+impl TimestampWriter {
+    pub fn write(&mut self, t: EventTime, out: &mut Vec<u8>) {
+        let minute = t.secs.div_euclid(60);
+        if self.minute != Some(minute) {
+            let start = out.len();
+            t.write_timestamp_millis(out);
+            // A year outside 0..=9999 makes another length: written, not kept.
+            if let Some(prefix) = out.get(start..).filter(|w| w.len() == 24) {
+                self.prefix.copy_from_slice(&prefix[..17]);
+                self.minute = Some(minute);
+            }
+            return;
+        }
+        let sec = t.secs.rem_euclid(60) as u32;
+        let ms = t.nanos / 1_000_000;
+        let mut tail = *b"00.000Z";
+        put2(&mut tail[0..2], sec);
+        tail[3] = b'0' + (ms / 100) as u8;
+        put2(&mut tail[4..6], ms % 100);
+        out.extend_from_slice(&self.prefix);
+        out.extend_from_slice(&tail);
+    }
+}
+
 /// The UTC calendar date of a day number, as `(year, month, day)`.
 pub fn date_of_day(day: i64) -> (i64, u32, u32) {
     civil_from_days(day)
@@ -321,5 +355,37 @@ mod tests {
     fn nanos_form_round_trips() {
         let t = EventTime::parse_rfc3339("2026-11-22T01:02:03.000000005Z").unwrap();
         assert_eq!(t.to_rfc3339_nanos(), "2026-11-22T01:02:03.000000005Z");
+    }
+
+    #[test]
+    fn the_timestamp_writer_matches_the_arithmetic_across_minutes_days_and_years() {
+        let mut w = TimestampWriter::default();
+        let times = [
+            "2026-11-22T01:02:03.123456789Z",
+            "2026-11-22T01:02:59.999Z",
+            "2026-11-22T01:03:00Z",
+            "2026-11-22T01:02:04.005Z",
+            "2026-12-31T23:59:59.5Z",
+            "2027-01-01T00:00:00.001Z",
+            "1969-12-31T23:59:59.75Z",
+            "2027-01-01T00:00:07.010Z",
+        ];
+        for text in times {
+            let t = EventTime::parse_rfc3339(text).unwrap();
+            let (mut cached, mut direct) = (Vec::new(), Vec::new());
+            w.write(t, &mut cached);
+            w.write(t, &mut cached);
+            t.write_timestamp_millis(&mut direct);
+            assert_eq!(cached, [direct.clone(), direct].concat(), "{text}");
+        }
+        let far = EventTime {
+            secs: 400_000_000_000,
+            nanos: 0,
+        };
+        let (mut cached, mut direct) = (Vec::new(), Vec::new());
+        w.write(far, &mut cached);
+        w.write(far, &mut cached);
+        far.write_timestamp_millis(&mut direct);
+        assert_eq!(cached, [direct.clone(), direct].concat());
     }
 }

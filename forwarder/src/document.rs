@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use logship_collector::json_text::{escape_into, needs_no_escape};
+use logship_collector::time::TimestampWriter;
 use logship_collector::{Record, RecordKind, Source};
 use serde_json::Value;
 
@@ -61,6 +62,7 @@ pub struct DocumentEncoder {
     /// The source of the previous record and its fragments: most records need no lookup.
     last: Option<(usize, Arc<SourceFragments>)>,
     scratch: String,
+    timestamps: TimestampWriter,
 }
 
 impl DocumentEncoder {
@@ -70,6 +72,7 @@ impl DocumentEncoder {
             sources: HashMap::new(),
             last: None,
             scratch: String::new(),
+            timestamps: TimestampWriter::default(),
         }
     }
 
@@ -87,7 +90,7 @@ impl DocumentEncoder {
             return;
         }
         out.extend_from_slice(b"{\"@timestamp\":\"");
-        r.time.write_timestamp_millis(out);
+        self.timestamps.write(r.time, out);
         let fragments = self.fragments(&r.source);
         out.extend_from_slice(b"\",\"flb-log-tag\":\"");
         let tag = fragments.escaped_tag.as_deref().unwrap_or(&r.source.tag);
