@@ -133,7 +133,7 @@ impl Assembler {
 mod tests {
     use super::*;
 
-    fn piece(s: &str, stream: Stream, partial: bool, start: u64) -> Piece {
+    fn piece(s: &str, stream: Stream, partial: bool, start: u64) -> Piece<'_> {
         Piece {
             log: JsonText::escape(s),
             stream: Some(stream),
