@@ -18,7 +18,7 @@ pub struct MergedObject {
 }
 
 #[derive(Debug, Clone, Copy)]
-pub struct MergedField {
+struct MergedField {
     /// The key as it appears in the text (escaped, without quotes).
     key: (u32, u32),
     /// The raw JSON value.

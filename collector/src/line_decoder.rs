@@ -359,7 +359,7 @@ mod tests {
 
     #[test]
     fn merging_reuses_its_buffers_without_mixing_lines() {
-        // A decoder per format, as per file.
+        // A decoder per format, as per file; the merge buffers are the thread's.
         let mut out = decode_all(&[
             br#"{"log":"{\"long_key_one\":\"a value longer than the next line\"}\n","stream":"stdout","time":"2026-11-22T01:02:03Z"}"#,
             br#"{"log":"{\"k\":2}\n","stream":"stdout","time":"2026-11-22T01:02:04.5Z"}"#,
@@ -369,21 +369,20 @@ mod tests {
             b"2026-11-22T01:02:05Z stdout F {\"b\":\"\xff\"}",
             b"2026-11-22T01:02:06Z stdout F {\"c\\u00e9\":3}",
         ]));
-        let pairs = |r: &Record| merged(r);
         let want = |k: &str, v: &str| vec![(k.to_owned(), v.to_owned())];
         assert_eq!(
-            pairs(&out[0]),
+            merged(&out[0]),
             want("long_key_one", r#""a value longer than the next line""#)
         );
-        assert_eq!(pairs(&out[1]), want("k", "2"));
+        assert_eq!(merged(&out[1]), want("k", "2"));
         assert_eq!(
-            pairs(&out[2]),
+            merged(&out[2]),
             want("long", r#""a value longer than the next line""#)
         );
         // Bad UTF-8 replaced: merged from the unescaped `log`, not the bytes read.
-        assert_eq!(pairs(&out[3]), want("b", "\"\u{fffd}\""));
+        assert_eq!(merged(&out[3]), want("b", "\"\u{fffd}\""));
         // An escaped key: re-encoded, the slow way.
-        assert_eq!(pairs(&out[4]), want("c\u{e9}", "3"));
+        assert_eq!(merged(&out[4]), want("c\u{e9}", "3"));
         let times: Vec<&str> = out.iter().map(|r| r.time_text.as_str()).collect();
         assert_eq!(
             times,
