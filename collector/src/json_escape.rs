@@ -158,29 +158,9 @@ impl Staged {
 
     /// Stages one ASCII byte at `n`, escaped; returns the bytes written.
     fn push_ascii_byte(&mut self, n: usize, b: u8) -> usize {
-        match SHORT_ESCAPE[usize::from(b)] {
-            0 => {
-                self.buf[n] = b;
-                1
-            }
-            1 => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                self.buf[n..n + 6].copy_from_slice(&[
-                    b'\\',
-                    b'u',
-                    b'0',
-                    b'0',
-                    HEX[usize::from(b >> 4)],
-                    HEX[usize::from(b & 0xf)],
-                ]);
-                6
-            }
-            c => {
-                self.buf[n] = b'\\';
-                self.buf[n + 1] = c;
-                2
-            }
-        }
+        let (seq, len) = escape_sequence(b);
+        self.buf[n..n + len].copy_from_slice(&seq[..len]);
+        len
     }
 
     fn flush(&mut self, out: &mut String) {
@@ -215,23 +195,31 @@ static SHORT_ESCAPE: [u8; 256] = {
     t
 };
 
+/// `b` as a JSON string writes it: itself, a backslash and a letter, or `\u00XX`; the bytes and
+/// how many of them are used.
+fn escape_sequence(b: u8) -> ([u8; 6], usize) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    match SHORT_ESCAPE[usize::from(b)] {
+        0 => ([b, 0, 0, 0, 0, 0], 1),
+        1 => (
+            [
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xf)],
+            ],
+            6,
+        ),
+        c => ([b'\\', c, 0, 0, 0, 0], 2),
+    }
+}
+
 /// Appends the escape sequence of a byte that [`ESCAPED`] marks.
 fn push_escape(b: u8, out: &mut String) {
-    match b {
-        b'"' => out.push_str("\\\""),
-        b'\\' => out.push_str("\\\\"),
-        b'\n' => out.push_str("\\n"),
-        b'\r' => out.push_str("\\r"),
-        b'\t' => out.push_str("\\t"),
-        0x08 => out.push_str("\\b"),
-        0x0c => out.push_str("\\f"),
-        _ => {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.push_str("\\u00");
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0xf)]));
-        }
-    }
+    let (seq, len) = escape_sequence(b);
+    out.extend(seq[..len].iter().map(|&c| char::from(c)));
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;

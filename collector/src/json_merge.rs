@@ -25,8 +25,8 @@ struct MergedField {
     value: (u32, u32),
 }
 
-/// The spans of the object being parsed, kept between lines by their decoder so that parsing
-/// allocates only what the record keeps.
+/// The spans of the object being parsed, reused from line to line (the line decoder keeps one
+/// per input thread) so that parsing allocates only what the record keeps.
 #[derive(Debug, Default)]
 pub struct MergeScratch {
     fields: Vec<MergedField>,

@@ -183,7 +183,7 @@ impl Tailer {
                     at_eof: true,
                 });
             }
-            if self.head.is_some() && self.rewritten()? {
+            if self.rewritten()? {
                 self.truncated(out);
                 continue;
             }

@@ -360,7 +360,7 @@ mod tests {
     #[test]
     fn the_timestamp_writer_matches_the_arithmetic_across_minutes_days_and_years() {
         let mut w = TimestampWriter::default();
-        let times = [
+        let texts = [
             "2026-11-22T01:02:03.123456789Z",
             "2026-11-22T01:02:59.999Z",
             "2026-11-22T01:03:00Z",
@@ -370,22 +370,17 @@ mod tests {
             "1969-12-31T23:59:59.75Z",
             "2027-01-01T00:00:07.010Z",
         ];
-        for text in times {
-            let t = EventTime::parse_rfc3339(text).unwrap();
-            let (mut cached, mut direct) = (Vec::new(), Vec::new());
-            w.write(t, &mut cached);
-            w.write(t, &mut cached);
-            t.write_timestamp_millis(&mut direct);
-            assert_eq!(cached, [direct.clone(), direct].concat(), "{text}");
-        }
         let far = EventTime {
             secs: 400_000_000_000,
             nanos: 0,
         };
-        let (mut cached, mut direct) = (Vec::new(), Vec::new());
-        w.write(far, &mut cached);
-        w.write(far, &mut cached);
-        far.write_timestamp_millis(&mut direct);
-        assert_eq!(cached, [direct.clone(), direct].concat());
+        let times = texts.map(|text| EventTime::parse_rfc3339(text).unwrap());
+        for t in times.into_iter().chain([far]) {
+            let (mut cached, mut direct) = (Vec::new(), Vec::new());
+            w.write(t, &mut cached);
+            w.write(t, &mut cached);
+            t.write_timestamp_millis(&mut direct);
+            assert_eq!(cached, [direct.clone(), direct].concat(), "{t:?}");
+        }
     }
 }
