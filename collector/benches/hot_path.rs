@@ -10,8 +10,8 @@ use std::sync::Arc;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use logship_collector::json_merge::MergedObject;
 use logship_collector::line_decoder::LineDecoder;
-use logship_collector::pod_ref::{tag_for_path, PodRef};
-use logship_collector::{cri, docker, CheckpointStore, CollectorStats, DecodeOptions, Source};
+use logship_collector::pod_ref::PodRef;
+use logship_collector::{cri, docker, CheckpointStore, CollectorStats, DecodeOptions, Source, Tag};
 
 const DOCKER_TEXT: &[u8] = br#"{"log":"2026-11-22 01:02:03 INFO  [auth.jwt-12] PUT /healthz/60331 status=200 dur_ms=219 msg=flush token timeout consumer stream session rollback\n","stream":"stdout","time":"2026-11-22T01:02:03.378370856Z"}"#;
 const DOCKER_JSON: &[u8] = br#"{"log":"{\"level\":\"info\",\"ts\":\"2026-11-22T01:02:03.377597382Z\",\"msg\":\"ok flush token\",\"request_id\":\"ccce5a47591200a8\",\"status\":200}\n","stream":"stdout","time":"2026-11-22T01:02:03.377597382Z"}"#;
@@ -23,7 +23,7 @@ fn source() -> Arc<Source> {
     let path = PathBuf::from("/var/log/containers/ingest-9-vjpq9nf7gw-6zm58_kube-system_sidecar-e3b39de92f4c80cb19577ac3834620d946e70f019f4f5fc5bf4b3820e00bb6b7.log");
     Arc::new(Source {
         id: 0xa76f_77a4_624a_47e1,
-        tag: tag_for_path(&path).into(),
+        tag: Tag::OfPath,
         pod: PodRef::from_path(&path),
         path: path.into(),
         meta: None,

@@ -90,8 +90,6 @@ pub struct CheckpointStore {
     dir: PathBuf,
     entries: HashMap<u64, Checkpoint>,
     dirty: bool,
-    /// The text of the last write, kept for the next (it is rewritten often).
-    scratch: Vec<u8>,
     /// Whether a checkpoint file existed at start (a first start reads files per `read_from`).
     pub existed: bool,
 }
@@ -109,7 +107,6 @@ impl CheckpointStore {
             dir: dir.to_owned(),
             entries: HashMap::new(),
             dirty: false,
-            scratch: Vec::new(),
             existed: false,
         };
         let text = match fs::read(&path) {
@@ -248,14 +245,9 @@ impl CheckpointStore {
             (a.path.as_os_str().as_encoded_bytes(), a.id.0)
                 .cmp(&(b.path.as_os_str().as_encoded_bytes(), b.id.0))
         });
-        let mut text = std::mem::take(&mut self.scratch);
-        text.clear();
-        serde_json::to_writer(&mut text, &BodyRef { version: 1, files })
-            .map_err(|e| io::Error::other(e.to_string()))?;
-        state_file::seal_in_place(&mut text);
-        let written = state_file::replace(&self.dir, FILE_NAME, &text);
-        self.scratch = text;
-        written?;
+        state_file::replace_sealed(&self.dir, FILE_NAME, |out| {
+            serde_json::to_writer(out, &BodyRef { version: 1, files }).map_err(io::Error::from)
+        })?;
         self.dirty = false;
         Ok(())
     }

@@ -69,6 +69,9 @@ const RESCAN_FACTOR_WITH_INOTIFY: u32 = 10;
 const STOP_CHECK: Duration = Duration::from_millis(250);
 /// Records per batch handed to the outputs.
 const BATCH_RECORDS: usize = 2048;
+/// The least read from a file in one turn, however little room the batch has left (a few dozen
+/// lines: fewer would only add reads).
+const MIN_READ: usize = 16 * 1024;
 /// Checkpoints of files not seen for this long are forgotten (files deleted while the agent was
 /// down).
 const CHECKPOINT_MAX_AGE_SECS: u64 = 24 * 3600;
@@ -215,6 +218,7 @@ impl FileSource {
                 // Delivered progress is recorded promptly even when nothing else happens.
                 wake = wake.min(next_persist);
             }
+            tx.reclaim();
             let Woken { files, names } = self.changes.wait(wake.saturating_duration_since(now));
             dirty |= files;
             if names {
@@ -291,7 +295,11 @@ impl FileSource {
                     continue;
                 }
             }
-            let polled = tailer.poll(buf, &mut batch.records);
+            let read_len = batch.reads.len_for(batch.records.len());
+            let polled = tailer.poll(&mut buf[..read_len], &mut batch.records);
+            if let Ok(o) = &polled {
+                batch.reads.learn(o.bytes, batch.records.len() - from);
+            }
             if let Some(kube) = &self.kube {
                 kube.drop_excluded(tailer, &mut batch.records, from);
             }
@@ -451,7 +459,24 @@ impl FileSource {
         if offset > 0 {
             tracing::debug!(path = %path.display(), offset, "resuming");
         }
-        Tailer::new(path, file, offset, self.cfg.decode, Arc::clone(&self.stats)).map(Some)
+        let mut tailer = Tailer::new(
+            path,
+            file,
+            offset,
+            identity,
+            self.cfg.decode,
+            Arc::clone(&self.stats),
+        )?;
+        // A file whose pod is not known yet gets its source when it is (at its first read);
+        // whether it must wait is asked again before each read.
+        let waiting = self
+            .kube
+            .as_ref()
+            .is_some_and(|kube| kube.refresh(&mut tailer, Instant::now()));
+        if !waiting {
+            tailer.prepare_source();
+        }
+        Ok(Some(tailer))
     }
 
     pub fn files(&self) -> usize {
@@ -474,6 +499,41 @@ struct Round {
 struct Batch {
     records: Vec<Record>,
     progress: Vec<Progress>,
+    reads: ReadSize,
+}
+
+/// How much to read from the next file: as much as the batch has room for, from the input
+/// bytes per record lately, so that a batch ends near `BATCH_RECORDS`, not up to a whole
+/// `READ_CHUNK` past it. The records in flight, and so the peak memory, then depend on neither
+/// the files' sizes nor their number (with whole chunks, 2,000 files of 1,000 lines made
+/// batches of 3,000 records, 100 larger files batches of 2,400).
+struct ReadSize {
+    bytes_per_record: usize,
+}
+
+impl Default for ReadSize {
+    fn default() -> ReadSize {
+        ReadSize {
+            bytes_per_record: READ_CHUNK / BATCH_RECORDS,
+        }
+    }
+}
+
+impl ReadSize {
+    /// For a batch that holds `batched` records.
+    fn len_for(&self, batched: usize) -> usize {
+        let room = BATCH_RECORDS.saturating_sub(batched);
+        room.saturating_mul(self.bytes_per_record)
+            .clamp(MIN_READ, READ_CHUNK)
+    }
+
+    /// Takes in what a read of `bytes` made. Reads that made no record (inside a long line)
+    /// or were too short to be typical (a line or two written on a quiet node) teach nothing.
+    fn learn(&mut self, bytes: usize, records: usize) {
+        if records > 0 && bytes >= MIN_READ {
+            self.bytes_per_record = (self.bytes_per_record * 3 + bytes / records) / 4;
+        }
+    }
 }
 
 impl Batch {
@@ -494,5 +554,73 @@ impl Batch {
         }
         let next = tx.spare_vec();
         tx.send_blocking(std::mem::replace(&mut self.records, next), seq, stopping)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads files of `lines` lines of `line_bytes` each, in rounds as the input does (a read
+    /// per file and round), and returns the size of each batch sent.
+    fn batch_sizes(files: usize, lines: usize, line_bytes: usize) -> Vec<usize> {
+        let mut reads = ReadSize::default();
+        let mut left = vec![lines * line_bytes; files];
+        // Bytes of a line split by the end of a read.
+        let mut split = vec![0; files];
+        let (mut pending, mut sizes) = (0, Vec::new());
+        while left.iter().any(|&l| l > 0) {
+            for f in 0..files {
+                let read = reads.len_for(pending).min(left[f]);
+                if read == 0 {
+                    continue;
+                }
+                left[f] -= read;
+                let made = (split[f] + read) / line_bytes;
+                split[f] = (split[f] + read) % line_bytes;
+                reads.learn(read, made);
+                pending += made;
+                if pending >= BATCH_RECORDS {
+                    sizes.push(pending);
+                    pending = 0;
+                }
+            }
+        }
+        sizes
+    }
+
+    #[test]
+    fn batches_end_near_the_record_count_whatever_the_file_sizes() {
+        // One overshooting read at most: the least read of the longest lines here.
+        let most = BATCH_RECORDS + MIN_READ / 100;
+        for (files, lines, line_bytes) in [(2000, 1000, 219), (100, 20_000, 219), (200, 300, 1500)]
+        {
+            let sizes = batch_sizes(files, lines, line_bytes);
+            assert!(sizes.len() > 10);
+            // The first batches teach the estimate.
+            for &n in &sizes[3..] {
+                assert!(
+                    (BATCH_RECORDS..=most).contains(&n),
+                    "{files} files of {lines} lines of {line_bytes} bytes: a batch of {n}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn reads_that_made_no_record_teach_nothing() {
+        let mut reads = ReadSize::default();
+        let before = reads.bytes_per_record;
+        reads.learn(READ_CHUNK, 0); // inside a line longer than a read
+        reads.learn(100, 1); // one short line on a quiet node
+        assert_eq!(reads.bytes_per_record, before);
+        reads.learn(READ_CHUNK, READ_CHUNK / 1000);
+        assert!(reads.bytes_per_record > before);
+        assert_eq!(
+            reads.len_for(0),
+            READ_CHUNK,
+            "an empty batch reads a whole chunk"
+        );
+        assert_eq!(reads.len_for(BATCH_RECORDS - 1), MIN_READ);
     }
 }

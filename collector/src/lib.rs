@@ -40,7 +40,7 @@ pub use file_source::{FileSource, FileSourceConfig};
 pub use json_text::JsonText;
 pub use line_decoder::DecodeOptions;
 pub use pipe::{pipe, BatchReceiver, BatchSender, Delivery, MemoryGauge, RecordBatch, Records};
-pub use record::{MetricFamily, Record, RecordKind, Source, Stream};
+pub use record::{MetricFamily, Record, RecordKind, Source, Stream, Tag};
 pub use stats::CollectorStats;
 pub use time::EventTime;
 pub use time_text::TimeText;

@@ -253,6 +253,15 @@ impl BatchSender {
         });
     }
 
+    /// Frees the records of the batches that came back. Sending does it too; an input that
+    /// goes quiet calls it before it waits, so that a finished burst is not kept in memory
+    /// until the next one.
+    pub fn reclaim(&mut self) {
+        if let Some(r) = &mut self.recycle {
+            r.drain();
+        }
+    }
+
     /// An empty vector for the next batch: one that came back, when there is one.
     pub fn spare_vec(&mut self) -> Vec<Record> {
         match &mut self.recycle {
@@ -415,6 +424,43 @@ mod tests {
         let (tx, mut rx) = oneshot::channel();
         assert!(Delivery::notify(tx).split(0).is_empty());
         assert!(rx.try_recv().is_ok(), "no outputs: settled at once");
+    }
+
+    #[test]
+    fn records_that_came_back_are_freed_on_reclaim_without_another_send() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let (mut tx, mut rx) = pipe(1 << 20, runtime.handle().clone());
+        tx.recycle();
+        let source = Arc::new(crate::Source {
+            id: 1,
+            path: Arc::from(std::path::Path::new("/x.log")),
+            tag: crate::Tag::OfPath,
+            pod: None,
+            meta: None,
+        });
+        let record = crate::Record {
+            source: Arc::clone(&source),
+            start_offset: 0,
+            end_offset: 2,
+            time: crate::time::EventTime::default(),
+            time_text: crate::time_text::TimeText::default(),
+            stream: None,
+            log: crate::JsonText::escape("x"),
+            merged: None,
+            truncated: false,
+            kind: crate::RecordKind::Line,
+        };
+        tx.send_blocking(vec![record; 3], 1, &|| false).unwrap();
+        let batch = rx.blocking_recv().unwrap();
+        assert_eq!(Arc::strong_count(&source), 4);
+        drop(batch);
+        // Back home, but not freed there yet.
+        assert_eq!(Arc::strong_count(&source), 4);
+        tx.reclaim();
+        assert_eq!(Arc::strong_count(&source), 1);
     }
 
     #[tokio::test]

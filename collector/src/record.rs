@@ -2,13 +2,14 @@
 //! outputs. Outputs encode it straight into their wire format (NDJSON, msgpack); nothing here is
 //! specific to one output.
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::json_merge::MergedObject;
 use crate::json_text::JsonText;
 use crate::kube::PodMeta;
-use crate::pod_ref::PodRef;
+use crate::pod_ref::{tag_for_path, PodRef};
 use crate::time::EventTime;
 use crate::time_text::TimeText;
 
@@ -22,10 +23,42 @@ pub struct Source {
     pub id: u64,
     /// Shared with the tailer and the file's checkpoint: one copy per file.
     pub path: Arc<Path>,
-    pub tag: Arc<str>,
+    pub tag: Tag,
     pub pod: Option<PodRef>,
     /// The pod's metadata from the API; `None` when unknown or not asked for.
     pub meta: Option<Arc<PodMeta>>,
+}
+
+impl Source {
+    /// The Fluentd-style tag of the records.
+    pub fn tag(&self) -> Cow<'_, str> {
+        match &self.tag {
+            Tag::OfPath => Cow::Owned(tag_for_path(&self.path)),
+            Tag::Named(tag) => Cow::Borrowed(tag),
+        }
+    }
+}
+
+/// A source's tag, as [`Source::tag`] spells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tag {
+    /// fluent-bit's tag for a tailed file: `kube.` and the path with `/` turned into `.`. Made
+    /// from the path when an output asks (once per source), not kept: a node with thousands of
+    /// files would hold every path twice.
+    OfPath,
+    Named(Arc<str>),
+}
+
+impl From<&str> for Tag {
+    fn from(tag: &str) -> Tag {
+        Tag::Named(tag.into())
+    }
+}
+
+impl From<String> for Tag {
+    fn from(tag: String) -> Tag {
+        Tag::Named(tag.into())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -21,10 +21,22 @@ pub fn seal(body: &str) -> String {
     )
 }
 
-/// [`seal`] for a body already in a buffer (the checkpoint store reuses its buffer).
-pub fn seal_in_place(body: &mut Vec<u8>) {
-    let sum = fnv1a(FNV_OFFSET, body);
-    body.extend_from_slice(format!("\n{CHECKSUM_PREFIX}{sum:016x}\n").as_bytes());
+/// Hashes what passes through it, for a checksum line written after a streamed body.
+struct Summing<W> {
+    inner: W,
+    sum: u64,
+}
+
+impl<W: Write> Write for Summing<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.sum = fnv1a(self.sum, &buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// The body of a sealed file, or why it cannot be trusted.
@@ -47,6 +59,34 @@ pub fn unseal(text: &[u8]) -> Result<&str, String> {
 /// Replaces `dir/name` with `text`, durably: after a crash the file holds either the old or
 /// the new text, never a mix.
 pub fn replace(dir: &Path, name: &str, text: &[u8]) -> io::Result<()> {
+    replace_with(dir, name, |f| f.write_all(text))
+}
+
+/// [`replace`] with what `write_body` writes, sealed: the text is streamed to the file, never
+/// held whole (the checkpoints of a node with thousands of files are most of a megabyte,
+/// written ten times a second).
+pub fn replace_sealed(
+    dir: &Path,
+    name: &str,
+    write_body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    replace_with(dir, name, |f| {
+        let mut out = Summing {
+            inner: io::BufWriter::new(f),
+            sum: FNV_OFFSET,
+        };
+        write_body(&mut out)?;
+        let sum = out.sum;
+        write!(out.inner, "\n{CHECKSUM_PREFIX}{sum:016x}\n")?;
+        out.inner.flush()
+    })
+}
+
+fn replace_with(
+    dir: &Path,
+    name: &str,
+    write: impl FnOnce(&mut File) -> io::Result<()>,
+) -> io::Result<()> {
     let tmp = dir.join(format!("{name}.tmp"));
     {
         let mut f = OpenOptions::new()
@@ -54,7 +94,7 @@ pub fn replace(dir: &Path, name: &str, text: &[u8]) -> io::Result<()> {
             .create(true)
             .truncate(true)
             .open(&tmp)?;
-        f.write_all(text)?;
+        write(&mut f)?;
         f.sync_all()?;
     }
     fs::rename(&tmp, dir.join(name))?;
@@ -80,10 +120,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sealing_in_place_is_sealing() {
-        let mut buf = b"{\"version\":1}".to_vec();
-        seal_in_place(&mut buf);
-        assert_eq!(buf, seal("{\"version\":1}").into_bytes());
+    fn a_streamed_body_is_sealed_as_a_whole_one() {
+        let dir = tempfile::tempdir().unwrap();
+        // In pieces, and more than the writer's buffer holds.
+        let body = format!("{{\"files\":[{}]}}", "\"x\",".repeat(5000));
+        replace_sealed(dir.path(), "f", |w| {
+            for piece in body.as_bytes().chunks(7) {
+                w.write_all(piece)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            fs::read_to_string(dir.path().join("f")).unwrap(),
+            seal(&body)
+        );
     }
 
     #[test]

@@ -13,8 +13,8 @@ use std::time::Instant;
 use crate::fingerprint::{first_line, fnv1a, starts_with, Head, FNV_OFFSET};
 use crate::kube::{PodLink, PodMeta};
 use crate::line_decoder::{DecodeOptions, LineDecoder};
-use crate::pod_ref::{tag_for_path, PodRef};
-use crate::record::{Record, Source};
+use crate::pod_ref::PodRef;
+use crate::record::{Record, Source, Tag};
 use crate::stats::{CollectorStats, Problem};
 
 /// Device and inode: which file a path points at right now.
@@ -56,8 +56,8 @@ pub struct Tailer {
     skipping: bool,
     decoder: LineDecoder,
     source: Option<Arc<Source>>,
-    /// The first line the identity was taken from, once known.
-    head: Option<Head>,
+    /// The identity of the content being read, once its first line is complete.
+    identity: Option<Identity>,
     /// The pod, from the file name.
     pod: Option<PodRef>,
     /// What the Kubernetes API says of the pod, stamped on the records' source.
@@ -115,11 +115,13 @@ fn container_id_in(path: &Path) -> Option<&str> {
 }
 
 impl Tailer {
-    /// Starts tailing an open file at `offset` (0, its end, or a checkpoint).
+    /// Starts tailing an open file at `offset` (0, its end, or a checkpoint). `identity` is
+    /// what [`identify`] found at open, if the first line was complete then.
     pub fn new(
         path: &Path,
         file: File,
         offset: u64,
+        identity: Option<Identity>,
         opts: DecodeOptions,
         stats: Arc<CollectorStats>,
     ) -> io::Result<Tailer> {
@@ -135,7 +137,7 @@ impl Tailer {
             skipping: false,
             decoder: LineDecoder::new(opts, Arc::clone(&stats)),
             source: None,
-            head: None,
+            identity,
             pod: PodRef::from_path(path),
             pod_meta: None,
             pod_link: PodLink::new(Instant::now()),
@@ -223,11 +225,12 @@ impl Tailer {
                     .line(&chunk[pos..nl], self.line_start, end, false, source, out);
             } else {
                 self.line_buf.extend_from_slice(&chunk[pos..nl]);
+                // Freed, not kept for the next split line: a file holds no buffer between its
+                // reads, which with thousands of files (most reads end inside a line) was
+                // a few hundred bytes each. One allocation per read is nothing.
                 let line = std::mem::take(&mut self.line_buf);
                 self.decoder
                     .line(&line, self.line_start, end, false, source, out);
-                self.line_buf = line;
-                self.line_buf.clear();
             }
             pos = nl + 1;
             self.line_start = end;
@@ -251,9 +254,6 @@ impl Tailer {
             );
             self.skipping = true;
         }
-        if self.line_buf.capacity() > 64 * 1024 && self.line_buf.len() < 4096 {
-            self.line_buf.shrink_to(4096);
-        }
     }
 
     /// Copytruncate: the file was cut back. What was pending belongs to the old content; reading
@@ -264,11 +264,11 @@ impl Tailer {
         if let Some(source) = self.source.take() {
             self.decoder.flush_pending(&source, out);
         }
-        self.head = None;
+        self.identity = None;
         self.decoder.reset();
         self.read_offset = 0;
         self.line_start = 0;
-        self.line_buf.clear();
+        self.line_buf = Vec::new();
         self.skipping = false;
     }
 
@@ -276,26 +276,36 @@ impl Tailer {
         if let Some(s) = &self.source {
             return Ok(Arc::clone(s));
         }
-        // Once any line is complete, the first line is too, so the identity exists; the
-        // fallback only matters for a file cut between two reads.
-        let identity = identify(&self.path, &self.file)?.unwrap_or(Identity {
-            id: 0,
-            fingerprint: 0,
-            len: 0,
-        });
+        let identity = match self.identity {
+            Some(known) => known,
+            // Once any line is complete, the first line is too, so the identity exists; the
+            // fallback only matters for a file cut between two reads.
+            None => identify(&self.path, &self.file)?.unwrap_or(Identity {
+                id: 0,
+                fingerprint: 0,
+                len: 0,
+            }),
+        };
         let source = Arc::new(Source {
             id: identity.id,
-            tag: tag_for_path(&self.path).into(),
+            tag: Tag::OfPath,
             path: Arc::clone(&self.path),
             pod: self.pod.clone(),
             meta: self.pod_meta.clone(),
         });
-        self.head = Some(Head {
-            fingerprint: identity.fingerprint,
-            len: identity.len,
-        });
+        self.identity = Some(identity);
         self.source = Some(Arc::clone(&source));
         Ok(source)
+    }
+
+    /// Makes the records' source now, from the identity found at open, rather than at the
+    /// first read (which would read the first line again). The input calls it once the pod's
+    /// metadata is known, so that the source is not made twice.
+    pub fn prepare_source(&mut self) {
+        if self.identity.is_some() {
+            // Cannot fail with the identity known.
+            let _ = self.source();
+        }
     }
 
     /// The pod the file belongs to, from its name.
@@ -334,8 +344,14 @@ impl Tailer {
 
     /// The file no longer starts with the first line it was identified by.
     fn rewritten(&self) -> io::Result<bool> {
-        match self.head {
-            Some(known) => Ok(!starts_with(&self.file, known)?),
+        match self.identity {
+            Some(known) => Ok(!starts_with(
+                &self.file,
+                Head {
+                    fingerprint: known.fingerprint,
+                    len: known.len,
+                },
+            )?),
             None => Ok(false),
         }
     }

@@ -97,7 +97,7 @@ fn run(seed: u64) {
         max_line_bytes: 1 << 20,
     };
     let stats = Arc::new(CollectorStats::default());
-    let mut tailer = Tailer::new(&path, File::open(&path).unwrap(), 0, opts, stats).unwrap();
+    let mut tailer = Tailer::new(&path, File::open(&path).unwrap(), 0, None, opts, stats).unwrap();
     let mut writer = OpenOptions::new().append(true).open(&path).unwrap();
     // Model: every message written, in order; bytes written but not yet flushed to the file.
     let mut expected: Vec<String> = Vec::new();

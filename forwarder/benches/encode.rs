@@ -11,8 +11,8 @@ use std::sync::Arc;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use logship_collector::kube::{PodMeta, PodMetaParts};
 use logship_collector::line_decoder::LineDecoder;
-use logship_collector::pod_ref::{tag_for_path, PodRef};
-use logship_collector::{CollectorStats, DecodeOptions, Record, Source};
+use logship_collector::pod_ref::PodRef;
+use logship_collector::{CollectorStats, DecodeOptions, Record, Source, Tag};
 use logship_forwarder::es::bulk_request::{BulkEncoder, BulkRequest};
 use logship_forwarder::forward::encode::ForwardEncoder;
 use logship_forwarder::{DocumentEncoder, DocumentOptions};
@@ -44,7 +44,7 @@ fn records() -> Vec<Record> {
     });
     let source = Arc::new(Source {
         id: 0xa76f_77a4_624a_47e1,
-        tag: tag_for_path(&path).into(),
+        tag: Tag::OfPath,
         pod: PodRef::from_path(&path),
         path: path.into(),
         meta: Some(Arc::new(meta)),

@@ -46,9 +46,8 @@ const MAX_SOURCES_CACHED: usize = 256;
 /// What every document of one source shares, encoded once: the tag (a long path, escaped) and
 /// the `kubernetes` object (labels and annotations can be kilobytes).
 struct SourceFragments {
-    /// The tag escaped, when escaping changes it (paths seldom need it: usually `None`, and the
-    /// source's own tag is written).
-    escaped_tag: Option<Box<str>>,
+    /// The tag, escaped.
+    tag: Box<str>,
     kubernetes: Box<str>,
 }
 
@@ -93,8 +92,7 @@ impl DocumentEncoder {
         self.timestamps.write(r.time, out);
         let fragments = self.fragments(&r.source);
         out.extend_from_slice(b"\",\"flb-log-tag\":\"");
-        let tag = fragments.escaped_tag.as_deref().unwrap_or(&r.source.tag);
-        out.extend_from_slice(tag.as_bytes());
+        out.extend_from_slice(fragments.tag.as_bytes());
         out.push(b'"');
         self.encode_fields(r, out);
         out.extend_from_slice(fragments.kubernetes.as_bytes());
@@ -267,10 +265,11 @@ impl DocumentEncoder {
                 if self.sources.len() >= MAX_SOURCES_CACHED {
                     self.sources.clear();
                 }
-                let mut tag = String::with_capacity(source.tag.len());
-                escape_into(&source.tag, &mut tag);
+                let raw = source.tag();
+                let mut tag = String::with_capacity(raw.len());
+                escape_into(&raw, &mut tag);
                 let fragments = Arc::new(SourceFragments {
-                    escaped_tag: (*tag != *source.tag).then(|| tag.into()),
+                    tag: tag.into(),
                     kubernetes: encode_kubernetes(source, self.opts).into(),
                 });
                 self.sources

@@ -60,7 +60,7 @@ async fn the_ack_comes_only_after_the_outputs_settled_the_records() {
     let batch = inp.rx.recv().await.unwrap();
     assert_eq!(batch.records.len(), 3);
     let r = &batch.records[0];
-    assert_eq!(&*r.source.tag, "tag.name");
+    assert_eq!(r.source.tag(), "tag.name");
     assert_eq!(r.kind, RecordKind::Event);
     assert!(r.source.pod.is_none());
     let fields: Vec<_> = r.merged.as_ref().unwrap().fields().collect();

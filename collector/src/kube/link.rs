@@ -116,7 +116,15 @@ mod tests {
             max_line_bytes: 1 << 20,
         };
         let file = std::fs::File::open(&path).unwrap();
-        Tailer::new(&path, file, 0, opts, Arc::new(CollectorStats::default())).unwrap()
+        Tailer::new(
+            &path,
+            file,
+            0,
+            None,
+            opts,
+            Arc::new(CollectorStats::default()),
+        )
+        .unwrap()
     }
 
     fn meta(label: &str, exclude: bool) -> PodMeta {

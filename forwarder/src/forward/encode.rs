@@ -3,6 +3,7 @@
 //! its keys as they are (no dot replacement). The fields come from the document encoder, so the
 //! two outputs cannot disagree on them; the `kubernetes` map of a source is transcoded once.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
@@ -76,15 +77,15 @@ impl ForwardEncoder {
     /// One frame per tag, tags in order of first appearance, records in order within a tag.
     pub fn encode(&mut self, records: &[Record]) -> Chunk {
         let mut frames: Vec<Frame> = Vec::new();
-        let mut by_tag: HashMap<&str, usize> = HashMap::new();
+        let mut by_tag: HashMap<Cow<'_, str>, usize> = HashMap::new();
         let mut last: Option<(*const Source, usize)> = None;
         for r in records {
             let ptr = Arc::as_ptr(&r.source);
             let i = match last {
                 Some((p, i)) if p == ptr => i,
-                _ => *by_tag.entry(&*r.source.tag).or_insert_with(|| {
+                _ => *by_tag.entry(r.source.tag()).or_insert_with_key(|tag| {
                     frames.push(Frame {
-                        tag: r.source.tag.to_string(),
+                        tag: tag.to_string(),
                         count: 0,
                         entries: Vec::new(),
                     });
