@@ -27,6 +27,7 @@ pub mod kubelet_stats;
 pub mod line_decoder;
 pub mod pipe;
 pub mod pod_ref;
+mod read_size;
 pub mod record;
 pub mod state_file;
 pub mod stats;
