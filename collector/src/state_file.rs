@@ -15,10 +15,12 @@ const CHECKSUM_PREFIX: &str = "# fnv1a64 ";
 
 /// `body`, a newline and its checksum line.
 pub fn seal(body: &str) -> String {
-    format!(
-        "{body}\n{CHECKSUM_PREFIX}{:016x}\n",
-        fnv1a(FNV_OFFSET, body.as_bytes())
-    )
+    body.to_owned() + &checksum_line(fnv1a(FNV_OFFSET, body.as_bytes()))
+}
+
+/// What follows a body with checksum `sum`.
+fn checksum_line(sum: u64) -> String {
+    format!("\n{CHECKSUM_PREFIX}{sum:016x}\n")
 }
 
 /// Hashes what passes through it, for a checksum line written after a streamed body.
@@ -76,8 +78,7 @@ pub fn replace_sealed(
             sum: FNV_OFFSET,
         };
         write_body(&mut out)?;
-        let sum = out.sum;
-        write!(out.inner, "\n{CHECKSUM_PREFIX}{sum:016x}\n")?;
+        out.inner.write_all(checksum_line(out.sum).as_bytes())?;
         out.inner.flush()
     })
 }

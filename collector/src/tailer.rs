@@ -76,9 +76,8 @@ pub struct Tailer {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Identity {
     pub id: u64,
-    pub fingerprint: u64,
-    /// Bytes the fingerprint covers.
-    pub len: usize,
+    /// The first line it was taken from, to notice the file being rewritten.
+    pub head: Head,
 }
 
 /// Identifies an open file by the fingerprint of its first line, which carries the runtime's
@@ -90,8 +89,7 @@ pub fn identify(path: &Path, file: &File) -> io::Result<Option<Identity>> {
     let seed = container_id_in(path).map_or(FNV_OFFSET, |id| fnv1a(FNV_OFFSET, id.as_bytes()));
     Ok(first_line(file)?.map(|head| Identity {
         id: fnv1a(seed, &head.fingerprint.to_le_bytes()),
-        fingerprint: head.fingerprint,
-        len: head.len,
+        head,
     }))
 }
 
@@ -282,10 +280,16 @@ impl Tailer {
             // fallback only matters for a file cut between two reads.
             None => identify(&self.path, &self.file)?.unwrap_or(Identity {
                 id: 0,
-                fingerprint: 0,
-                len: 0,
+                head: Head {
+                    fingerprint: 0,
+                    len: 0,
+                },
             }),
         };
+        Ok(self.make_source(identity))
+    }
+
+    fn make_source(&mut self, identity: Identity) -> Arc<Source> {
         let source = Arc::new(Source {
             id: identity.id,
             tag: Tag::OfPath,
@@ -295,16 +299,15 @@ impl Tailer {
         });
         self.identity = Some(identity);
         self.source = Some(Arc::clone(&source));
-        Ok(source)
+        source
     }
 
     /// Makes the records' source now, from the identity found at open, rather than at the
     /// first read (which would read the first line again). The input calls it once the pod's
     /// metadata is known, so that the source is not made twice.
     pub fn prepare_source(&mut self) {
-        if self.identity.is_some() {
-            // Cannot fail with the identity known.
-            let _ = self.source();
+        if let (None, Some(identity)) = (&self.source, self.identity) {
+            self.make_source(identity);
         }
     }
 
@@ -345,13 +348,7 @@ impl Tailer {
     /// The file no longer starts with the first line it was identified by.
     fn rewritten(&self) -> io::Result<bool> {
         match self.identity {
-            Some(known) => Ok(!starts_with(
-                &self.file,
-                Head {
-                    fingerprint: known.fingerprint,
-                    len: known.len,
-                },
-            )?),
+            Some(known) => Ok(!starts_with(&self.file, known.head)?),
             None => Ok(false),
         }
     }
