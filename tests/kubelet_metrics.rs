@@ -18,9 +18,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use common::*;
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::Node;
 use kube_harness::*;
-use logship_collector::kube::{MetaOptions, PodMeta};
+use logship_collector::kube::{ListedPod, MetaOptions, PodMeta};
 use logship_collector::kubelet_stats::{NodeInfo, Sample, Sampler, Summary};
 use logship_testkit::kube::{fixtures, KubeApiOptions};
 use logship_testkit::kubelet::{self, KubeletDouble, KubeletFault, KubeletOptions};
@@ -46,7 +46,7 @@ fn documents() -> Vec<String> {
     let pods: BTreeMap<(String, String), Arc<PodMeta>> = fixtures::podlist_items()
         .into_iter()
         .map(|p| {
-            let pod: Pod = serde_json::from_value(p).unwrap();
+            let pod: ListedPod = serde_json::from_value(p).unwrap();
             let meta = PodMeta::from_pod(&pod, MetaOptions::default()).unwrap();
             (
                 (meta.namespace().to_string(), meta.name().to_string()),

@@ -20,12 +20,12 @@ const CRI_JSON: &[u8] = br#"2026-11-22T01:02:03.377597382Z stdout F {"level":"in
 const MERGED: &str = r#"{"level":"info","ts":"2026-11-22T01:02:03.377597382Z","msg":"ok flush token","request_id":"ccce5a47591200a8","status":200}"#;
 
 fn source() -> Arc<Source> {
-    let path = PathBuf::from("/var/log/containers/ingest-9-vjpq9nf7gw-6zm58_kube-system_sidecar-e3b39de92f4c80cb19577ac3834620d946e70f019f4f5fc5bf4b3820e00bb6b7.log");
+    let path: Arc<std::path::Path> = PathBuf::from("/var/log/containers/ingest-9-vjpq9nf7gw-6zm58_kube-system_sidecar-e3b39de92f4c80cb19577ac3834620d946e70f019f4f5fc5bf4b3820e00bb6b7.log").into();
     Arc::new(Source {
         id: 0xa76f_77a4_624a_47e1,
         tag: Tag::OfPath,
         pod: PodRef::from_path(&path),
-        path: path.into(),
+        path,
         meta: None,
     })
 }

@@ -69,9 +69,9 @@ enum Watched {
 struct Watching {
     inotify: Inotify,
     buffer: Box<[u8]>,
+    /// Also how a closed file's watch is found: closing is rare next to events, and a second
+    /// table from file to watch cost 65 bytes a file.
     watched: HashMap<WatchDescriptor, Watched>,
-    /// The watch of each tailed file, to remove it when the file is closed.
-    files: HashMap<FileKey, WatchDescriptor>,
     /// Watches refused (usually `max_user_watches`): logged once, those files are polled.
     refused: bool,
     /// Files that changed since the last [`Changes::take_changed`].
@@ -95,7 +95,6 @@ impl Changes {
             inotify,
             buffer: vec![0; EVENT_BUFFER_BYTES].into_boxed_slice(),
             watched: HashMap::new(),
-            files: HashMap::new(),
             refused: false,
             changed: HashSet::new(),
             unknown: false,
@@ -134,8 +133,7 @@ impl Changes {
             .or_else(|_| watches.add(path, FILE_EVENTS));
         match added {
             Ok(wd) => {
-                n.watched.insert(wd.clone(), Watched::File(key));
-                n.files.insert(key, wd);
+                n.watched.insert(wd, Watched::File(key));
             }
             Err(e) => {
                 if !n.refused {
@@ -150,14 +148,18 @@ impl Changes {
     /// Stops watching a file that is closed.
     pub fn unwatch_file(&mut self, key: FileKey) {
         let Some(n) = &mut self.inotify else { return };
-        let Some(wd) = n.files.remove(&key) else {
+        let file = Watched::File(key);
+        let Some(wd) = n
+            .watched
+            .iter()
+            .find(|(_, w)| **w == file)
+            .map(|(wd, _)| wd.clone())
+        else {
             return;
         };
-        if n.watched.get(&wd) == Some(&Watched::File(key)) {
-            n.watched.remove(&wd);
-            // Already gone when the kernel dropped it (IN_IGNORED not read yet): nothing to do.
-            let _ = n.inotify.watches().remove(wd);
-        }
+        n.watched.remove(&wd);
+        // Already gone when the kernel dropped it (IN_IGNORED not read yet): nothing to do.
+        let _ = n.inotify.watches().remove(wd);
     }
 
     /// Waits up to `timeout` for a change (without inotify: sleeps for `timeout`).
@@ -235,11 +237,6 @@ impl Watching {
         if mask.contains(EventMask::IGNORED) {
             // The kernel dropped the watch (its file or directory is gone).
             self.watched.remove(&wd);
-            if let Watched::File(key) = what {
-                if self.files.get(&key) == Some(&wd) {
-                    self.files.remove(&key);
-                }
-            }
             woken.names = true;
             return;
         }
@@ -395,7 +392,6 @@ mod tests {
         );
         c.unwatch_file(key);
         let n = c.inotify.as_ref().unwrap();
-        assert!(n.files.is_empty());
         assert_eq!(n.watched.len(), 1, "the directory's watch only");
     }
 

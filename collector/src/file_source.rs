@@ -16,7 +16,7 @@ use crate::discovery::{scan, Found};
 use crate::kube::PodMetadata;
 use crate::line_decoder::DecodeOptions;
 use crate::pipe::{BatchSender, Closed};
-use crate::read_size::{ReadSize, BATCH_RECORDS, READ_CHUNK};
+use crate::read_size::{sized_for_a_batch, ReadSize, BATCH_RECORDS, READ_CHUNK};
 use crate::record::Record;
 use crate::stats::CollectorStats;
 use crate::tailer::{identify, FileKey, Tailer};
@@ -125,7 +125,7 @@ impl FileSource {
         let stop = Arc::clone(&self.stop);
         let stopping = move || stop.load(Ordering::Relaxed);
         let mut buf = vec![0u8; READ_CHUNK];
-        let mut batch = Batch::default();
+        let mut batch = Batch::new();
         let mut first_scan = true;
         let mut next_scan = Instant::now();
         let mut next_persist = Instant::now() + self.cfg.persist_interval;
@@ -489,7 +489,6 @@ struct Round {
 }
 
 /// Records on their way out, with the file progress they complete.
-#[derive(Default)]
 struct Batch {
     records: Vec<Record>,
     progress: Vec<Progress>,
@@ -497,6 +496,14 @@ struct Batch {
 }
 
 impl Batch {
+    fn new() -> Batch {
+        Batch {
+            records: sized_for_a_batch(Vec::new()),
+            progress: Vec::new(),
+            reads: ReadSize::default(),
+        }
+    }
+
     fn send(
         &mut self,
         acks: &mut AckTracker,
@@ -512,7 +519,7 @@ impl Batch {
             acks.settle(seq);
             return Ok(());
         }
-        let next = tx.spare_vec();
+        let next = sized_for_a_batch(tx.spare_vec());
         tx.send_blocking(std::mem::replace(&mut self.records, next), seq, stopping)
     }
 }

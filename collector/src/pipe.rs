@@ -327,7 +327,23 @@ impl BatchSender {
                 ack: self.acks.clone().map(|tx| AckTo::Seq(seq, tx)),
             },
         };
-        self.tx.blocking_send(batch).map_err(|_| Closed)
+        let Some(r) = &mut self.recycle else {
+            return self.tx.blocking_send(batch).map_err(|_| Closed);
+        };
+        // While the pipe is full, the batches the outputs finish come back: freed as they come,
+        // not when this one is through, or a faster input holds the pipe's batches and as many
+        // finished ones.
+        let tx = &self.tx;
+        self.runtime.block_on(async {
+            let room = tx.reserve();
+            tokio::pin!(room);
+            loop {
+                tokio::select! {
+                    room = &mut room => return room.map(|p| p.send(batch)).map_err(|_| Closed),
+                    Some(v) = r.rx.recv() => r.take_back(v),
+                }
+            }
+        })
     }
 
     /// A sender for another input into the same pipe, with a memory bound of its own
@@ -426,23 +442,16 @@ mod tests {
         assert!(rx.try_recv().is_ok(), "no outputs: settled at once");
     }
 
-    #[test]
-    fn records_that_came_back_are_freed_on_reclaim_without_another_send() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap();
-        let (mut tx, mut rx) = pipe(1 << 20, runtime.handle().clone());
-        tx.recycle();
-        let source = Arc::new(crate::Source {
-            id: 1,
-            path: Arc::from(std::path::Path::new("/x.log")),
-            tag: crate::Tag::OfPath,
-            pod: None,
-            meta: None,
-        });
-        let record = crate::Record {
-            source: Arc::clone(&source),
+    /// A line of a file of its own (its source counts the records that hold it).
+    fn line_of(path: &str) -> Record {
+        Record {
+            source: Arc::new(crate::Source {
+                id: 1,
+                path: Arc::from(std::path::Path::new(path)),
+                tag: crate::Tag::OfPath,
+                pod: None,
+                meta: None,
+            }),
             start_offset: 0,
             end_offset: 2,
             time: crate::time::EventTime::default(),
@@ -452,7 +461,19 @@ mod tests {
             merged: None,
             truncated: false,
             kind: crate::RecordKind::Line,
-        };
+        }
+    }
+
+    #[test]
+    fn records_that_came_back_are_freed_on_reclaim_without_another_send() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let (mut tx, mut rx) = pipe(1 << 20, runtime.handle().clone());
+        tx.recycle();
+        let record = line_of("/x.log");
+        let source = Arc::clone(&record.source);
         tx.send_blocking(vec![record; 3], 1, &|| false).unwrap();
         let batch = rx.blocking_recv().unwrap();
         assert_eq!(Arc::strong_count(&source), 4);
@@ -461,6 +482,45 @@ mod tests {
         assert_eq!(Arc::strong_count(&source), 4);
         tx.reclaim();
         assert_eq!(Arc::strong_count(&source), 1);
+    }
+
+    #[test]
+    fn records_that_come_back_while_the_pipe_is_full_are_freed_meanwhile() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_time()
+            .build()
+            .unwrap();
+        let (mut tx, mut rx) = pipe(1 << 20, runtime.handle().clone());
+        tx.recycle();
+        let first = line_of("/first.log");
+        let source = Arc::clone(&first.source);
+        tx.send_blocking(vec![first; 3], 1, &|| false).unwrap();
+        let taken = rx.blocking_recv().unwrap();
+        for seq in 0..PIPE_BATCHES as u64 {
+            tx.send_blocking(vec![line_of("/more.log")], 2 + seq, &|| false)
+                .unwrap();
+        }
+        // The pipe is full: this send waits for room, once it has reserved its memory.
+        let gauge = tx.memory_gauge();
+        let before = gauge.in_use();
+        let blocked = std::thread::spawn(move || {
+            tx.send_blocking(vec![line_of("/last.log")], 9, &|| false)
+                .unwrap();
+        });
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while gauge.in_use() == before && std::time::Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+        assert!(gauge.in_use() > before, "the last send reserved its memory");
+        drop(taken);
+        while Arc::strong_count(&source) > 1 && std::time::Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+        assert_eq!(Arc::strong_count(&source), 1, "freed while the send waits");
+        assert!(!blocked.is_finished(), "the pipe is still full");
+        let _room = rx.blocking_recv().unwrap();
+        blocked.join().unwrap();
     }
 
     #[tokio::test]

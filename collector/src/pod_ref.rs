@@ -8,22 +8,26 @@ use std::sync::Arc;
 /// What the file name says about the container: always present for kubelet's files, and the
 /// key under which Kubernetes API metadata is looked up.
 ///
-/// Held once per tailed file and shared by every `Source` of it: the four names are kept as
-/// one string (`<pod>_<namespace>_<container>-<id>`, the file name's stem) and where each
-/// begins, so a node with thousands of files keeps one small allocation per file.
+/// Held once per tailed file and shared by every `Source` of it. The names are ranges of the
+/// file's path, which the tailer, the sources and the checkpoint already share: a node with
+/// thousands of files keeps no copy of them (a string per file cost 140 bytes each).
 #[derive(Clone, PartialEq, Eq)]
 pub struct PodRef {
-    stem: Arc<str>,
+    path: Arc<Path>,
+    /// Where `<pod>_` begins in the path's bytes; the others are counted from there.
+    stem_at: u16,
     namespace_at: u16,
     container_at: u16,
     id_at: u16,
+    /// Where `.log` begins.
+    end_at: u16,
 }
 
 impl PodRef {
     /// Parses the file name of `path`, with the same rules as fluent-bit's kubernetes filter
     /// regex: pod names have no `_`, namespaces have no `_`, the container id is 64 lowercase
     /// hex/alphanumeric characters. Anything else is not a kubelet container log.
-    pub fn from_path(path: &Path) -> Option<PodRef> {
+    pub fn from_path(path: &Arc<Path>) -> Option<PodRef> {
         let name = path.file_name()?.to_str()?;
         let stem = name.strip_suffix(".log")?;
         if stem.len() < 66 {
@@ -48,44 +52,72 @@ impl PodRef {
         {
             return None;
         }
-        PodRef::new(pod, namespace, container, id)
+        let whole = path.as_os_str().as_encoded_bytes();
+        if !whole.ends_with(name.as_bytes()) {
+            // A path that does not end with its file name (a trailing `/`): names of their own.
+            return PodRef::new(pod, namespace, container, id);
+        }
+        PodRef::at(
+            Arc::clone(path),
+            whole.len() - name.len(),
+            pod,
+            namespace,
+            container,
+        )
     }
 
-    /// The reference for these names (`None` if together they are longer than a file name can
-    /// be).
+    /// The reference for these names, as if they were a file name (tests and benchmarks).
     pub fn new(pod: &str, namespace: &str, container: &str, id: &str) -> Option<PodRef> {
-        let namespace_at = pod.len() + 1;
+        let name = format!("{pod}_{namespace}_{container}-{id}.log");
+        PodRef::at(Path::new(&name).into(), 0, pod, namespace, container)
+    }
+
+    /// `None` if the path is longer than a path can be.
+    fn at(
+        path: Arc<Path>,
+        stem_at: usize,
+        pod: &str,
+        namespace: &str,
+        container: &str,
+    ) -> Option<PodRef> {
+        let namespace_at = stem_at + pod.len() + 1;
         let container_at = namespace_at + namespace.len() + 1;
         let id_at = container_at + container.len() + 1;
+        let end_at = path.as_os_str().len() - ".log".len();
         Some(PodRef {
-            stem: format!("{pod}_{namespace}_{container}-{id}").into(),
+            stem_at: u16::try_from(stem_at).ok()?,
             namespace_at: u16::try_from(namespace_at).ok()?,
             container_at: u16::try_from(container_at).ok()?,
             id_at: u16::try_from(id_at).ok()?,
+            end_at: u16::try_from(end_at).ok()?,
+            path,
         })
     }
 
     pub fn pod_name(&self) -> &str {
-        self.part(0, self.namespace_at)
+        self.part(self.stem_at, self.namespace_at - 1)
     }
 
     pub fn namespace_name(&self) -> &str {
-        self.part(self.namespace_at, self.container_at)
+        self.part(self.namespace_at, self.container_at - 1)
     }
 
     pub fn container_name(&self) -> &str {
-        self.part(self.container_at, self.id_at)
+        self.part(self.container_at, self.id_at - 1)
     }
 
     /// The container id (64 characters for kubelet's files).
     pub fn docker_id(&self) -> &str {
-        self.stem.get(usize::from(self.id_at)..).unwrap_or_default()
+        self.part(self.id_at, self.end_at)
     }
 
-    /// From `start` to the separator before `next`.
-    fn part(&self, start: u16, next: u16) -> &str {
-        let end = usize::from(next).saturating_sub(1);
-        self.stem.get(usize::from(start)..end).unwrap_or_default()
+    /// Bytes `start..end` of the path: ASCII or UTF-8 ranges of a file name checked when parsed.
+    fn part(&self, start: u16, end: u16) -> &str {
+        let bytes = self.path.as_os_str().as_encoded_bytes();
+        bytes
+            .get(usize::from(start)..usize::from(end))
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or_default()
     }
 }
 
@@ -123,7 +155,7 @@ mod tests {
     fn parses_kubelet_names() {
         let p =
             format!("/var/log/containers/session-db-fdd649d68-cq5sp_socks_istio-proxy-{ID}.log");
-        let r = PodRef::from_path(Path::new(&p)).unwrap();
+        let r = PodRef::from_path(&Path::new(&p).into()).unwrap();
         assert_eq!(r.pod_name(), "session-db-fdd649d68-cq5sp");
         assert_eq!(r.namespace_name(), "socks");
         assert_eq!(r.container_name(), "istio-proxy");
@@ -131,9 +163,27 @@ mod tests {
     }
 
     #[test]
+    fn names_are_read_from_the_shared_path() {
+        let p = format!("/var/log/pods-ü/web-1_shop_app-{ID}.log");
+        let path: Arc<Path> = Path::new(&p).into();
+        let r = PodRef::from_path(&path).unwrap();
+        assert_eq!(Arc::strong_count(&path), 2, "no copy of the names");
+        assert_eq!(
+            (r.pod_name(), r.namespace_name(), r.container_name()),
+            ("web-1", "shop", "app")
+        );
+        assert_eq!(r.docker_id(), ID);
+        // A path that does not end with its file name keeps its own names.
+        let trailing: Arc<Path> = Path::new(&format!("{p}/")).into();
+        let r = PodRef::from_path(&trailing).unwrap();
+        assert_eq!((r.pod_name(), r.docker_id()), ("web-1", ID));
+        assert_eq!(r, PodRef::new("web-1", "shop", "app", ID).unwrap());
+    }
+
+    #[test]
     fn container_names_may_contain_underscores_and_dashes() {
         let p = format!("a.b-c_ns_my_con-tainer-{ID}.log");
-        let r = PodRef::from_path(Path::new(&p)).unwrap();
+        let r = PodRef::from_path(&Path::new(&p).into()).unwrap();
         assert_eq!(r.pod_name(), "a.b-c");
         assert_eq!(r.container_name(), "my_con-tainer");
     }
@@ -148,7 +198,7 @@ mod tests {
             &format!("pod_ns_c-{ID}.txt"),
             &format!("_ns_c-{ID}.log"),
         ] {
-            assert_eq!(PodRef::from_path(Path::new(n)), None, "{n}");
+            assert_eq!(PodRef::from_path(&Path::new(n).into()), None, "{n}");
         }
     }
 

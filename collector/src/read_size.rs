@@ -7,6 +7,11 @@
 pub(crate) const READ_CHUNK: usize = 256 * 1024;
 /// Records per batch handed to the outputs.
 pub(crate) const BATCH_RECORDS: usize = 2048;
+/// Records a batch's vector has room for: [`BATCH_RECORDS`] and what the read that reaches it
+/// adds past it (a [`MIN_READ`] of lines of 64 bytes or more). A vector left to grow by
+/// doubling has room for 4,096 records once a batch passes 2,048: 344 KB more per batch in
+/// flight, or kept for reuse.
+pub(crate) const BATCH_CAPACITY: usize = BATCH_RECORDS + MIN_READ / 64;
 /// The least read from a file in one turn, however little room the batch has left (a few dozen
 /// lines: fewer would only add reads).
 const MIN_READ: usize = 16 * 1024;
@@ -45,9 +50,28 @@ impl ReadSize {
     }
 }
 
+/// `records` (empty) with room for [`BATCH_CAPACITY`] records: made so when new, and cut back
+/// to it when a batch of many short lines made it grow.
+pub(crate) fn sized_for_a_batch<T>(mut records: Vec<T>) -> Vec<T> {
+    if records.capacity() < BATCH_CAPACITY {
+        records.reserve_exact(BATCH_CAPACITY);
+    } else {
+        records.shrink_to(BATCH_CAPACITY);
+    }
+    records
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batch_vectors_have_room_for_a_batch_and_no_more() {
+        let sized = |v: Vec<u64>| sized_for_a_batch(v).capacity();
+        assert_eq!(sized(Vec::new()), BATCH_CAPACITY);
+        assert_eq!(sized(Vec::with_capacity(2 * BATCH_RECORDS)), BATCH_CAPACITY);
+        assert_eq!(sized(Vec::with_capacity(BATCH_CAPACITY)), BATCH_CAPACITY);
+    }
 
     /// Reads files of `lines` lines of `line_bytes` each, in rounds as the input does (a read
     /// per file and round), and returns the size of each batch sent.

@@ -125,8 +125,10 @@ impl Tailer {
     ) -> io::Result<Tailer> {
         let meta = file.metadata()?;
         counters::add(&stats.files_opened, 1);
+        let path: Arc<Path> = Arc::from(path);
         Ok(Tailer {
-            path: Arc::from(path),
+            pod: PodRef::from_path(&path),
+            path,
             file,
             key: FileKey::of(&meta),
             read_offset: offset,
@@ -136,7 +138,6 @@ impl Tailer {
             decoder: LineDecoder::new(opts, Arc::clone(&stats)),
             source: None,
             identity,
-            pod: PodRef::from_path(path),
             pod_meta: None,
             pod_link: PodLink::new(Instant::now()),
             last_size: offset,

@@ -22,7 +22,7 @@ const DOCKER_JSON: &[u8] = br#"{"log":"{\"level\":\"info\",\"ts\":\"2026-11-22T0
 
 /// 1,000 records of one pod, half text and half JSON.
 fn records() -> Vec<Record> {
-    let path = PathBuf::from("/var/log/containers/ingest-9-vjpq9nf7gw-6zm58_kube-system_sidecar-e3b39de92f4c80cb19577ac3834620d946e70f019f4f5fc5bf4b3820e00bb6b7.log");
+    let path: Arc<std::path::Path> = PathBuf::from("/var/log/containers/ingest-9-vjpq9nf7gw-6zm58_kube-system_sidecar-e3b39de92f4c80cb19577ac3834620d946e70f019f4f5fc5bf4b3820e00bb6b7.log").into();
     let meta = PodMeta::new(PodMetaParts {
         namespace: "kube-system",
         name: "ingest-9-vjpq9nf7gw-6zm58",
@@ -46,7 +46,7 @@ fn records() -> Vec<Record> {
         id: 0xa76f_77a4_624a_47e1,
         tag: Tag::OfPath,
         pod: PodRef::from_path(&path),
-        path: path.into(),
+        path,
         meta: Some(Arc::new(meta)),
     });
     let opts = DecodeOptions {

@@ -1,10 +1,10 @@
 //! What logship keeps of a pod: the fields a record carries (uid, labels, annotations, node) and
-//! the facts it acts on (exclusion, container ids), cut out of the API's `Pod` once per pod
+//! the facts it acts on (exclusion, container ids), cut out of the API's pod once per pod
 //! version so that nothing per line touches the API types.
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
+use super::listed_pod::{ListedContainer, ListedPod};
 
 /// Annotations that keep a pod's logs out (fluent-bit's, so existing manifests keep working).
 pub const EXCLUDE_ANNOTATIONS: [&str; 2] = ["logship.io/exclude", "fluentbit.io/exclude"];
@@ -122,7 +122,7 @@ impl PodMeta {
 
     /// The metadata of `pod`; `None` for an object without name or namespace (not a pod a
     /// kubelet writes logs for).
-    pub fn from_pod(pod: &Pod, opts: MetaOptions) -> Option<PodMeta> {
+    pub fn from_pod(pod: &ListedPod, opts: MetaOptions) -> Option<PodMeta> {
         let m = &pod.metadata;
         let name = m.name.as_deref().filter(|n| !n.is_empty())?;
         let namespace = m.namespace.as_deref().filter(|n| !n.is_empty())?;
@@ -140,7 +140,7 @@ impl PodMeta {
         }
         let mut container_ids: Vec<&str> = Vec::new();
         if let Some(status) = &pod.status {
-            let lists: [&Option<Vec<ContainerStatus>>; 3] = [
+            let lists: [&Option<Vec<ListedContainer>>; 3] = [
                 &status.container_statuses,
                 &status.init_container_statuses,
                 &status.ephemeral_container_statuses,
@@ -246,7 +246,7 @@ impl PodMeta {
 mod tests {
     use super::*;
 
-    fn pod(json: &str) -> Pod {
+    fn pod(json: &str) -> ListedPod {
         serde_json::from_str(json).unwrap()
     }
 

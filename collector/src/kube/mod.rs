@@ -1,7 +1,8 @@
 //! Pod metadata from the Kubernetes API: `pod_id`, `labels`, `annotations` and `host` for the
 //! records of this node's containers, as fluent-bit's kubernetes filter added them.
 //!
-//! Jobs, one per file: [`meta`] cuts what records need out of a `Pod`; [`store`] is the cache
+//! Jobs, one per file: [`listed_pod`] is a pod as read from the API, parsed down to what is
+//! kept; [`meta`] cuts what records need out of it; [`store`] is the cache
 //! of this node's pods, deleted ones kept for a while; [`watcher`] keeps the cache in step with
 //! the API through one list + watch per agent (kube-rs), with backoff; [`client`] connects with
 //! the service account or a kubeconfig; [`link`] ties each tailed file to its pod (lookup when
@@ -15,6 +16,7 @@
 
 pub mod client;
 pub mod link;
+pub mod listed_pod;
 pub mod meta;
 pub mod stats;
 pub mod store;
@@ -25,6 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use link::{PodLink, PodMetadata};
+pub use listed_pod::ListedPod;
 pub use meta::{MetaOptions, PodMeta, PodMetaParts};
 pub use stats::KubeStats;
 pub use store::PodStore;

@@ -11,11 +11,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::Pod;
 use kube::runtime::watcher::{self, Event};
 use kube::runtime::WatchStreamExt;
 use kube::{Api, Client};
 
+use super::listed_pod::ListedPod;
 use super::meta::{MetaOptions, PodMeta};
 use super::stats::KubeStats;
 use super::store::PodStore;
@@ -38,7 +38,7 @@ pub async fn watch_pods(
     store: Arc<PodStore>,
     stats: Arc<KubeStats>,
 ) {
-    let api: Api<Pod> = Api::all(client);
+    let api: Api<ListedPod> = Api::all(client);
     let selector = format!("spec.nodeName={}", cfg.node_name);
     // Pages of 100 pods rather than kube-rs's 500: a page is held whole, as JSON and as `Pod`s,
     // while its pods are cut down to `PodMeta`, and a node's full list arrives in a few
@@ -63,7 +63,7 @@ pub async fn watch_pods(
 }
 
 fn handle(
-    event: Event<Pod>,
+    event: Event<ListedPod>,
     cfg: &WatchConfig,
     store: &PodStore,
     stats: &KubeStats,
