@@ -40,9 +40,10 @@ pub async fn watch_pods(
 ) {
     let api: Api<ListedPod> = Api::all(client);
     let selector = format!("spec.nodeName={}", cfg.node_name);
-    // Pages of 100 pods rather than kube-rs's 500: a page is held whole, as JSON and as `Pod`s,
-    // while its pods are cut down to `PodMeta`, and a node's full list arrives in a few
-    // requests either way (a 2,000-pod list cost 6 MB of peak memory in 500-pod pages).
+    // Pages of 100 pods rather than kube-rs's 500: a page is held whole, as JSON and as
+    // `ListedPod`s, while its pods are cut down to `PodMeta`, and a node's full list arrives in
+    // a few requests either way (a 2,000-pod list of whole `Pod`s cost 6 MB of peak memory in
+    // 500-pod pages).
     let config = watcher::Config::default()
         .fields(&selector)
         .page_size(LIST_PAGE);
