@@ -333,17 +333,26 @@ impl BatchSender {
         // While the pipe is full, the batches the outputs finish come back: freed as they come,
         // not when this one is through, or a faster input holds the pipe's batches and as many
         // finished ones.
-        let tx = &self.tx;
-        self.runtime.block_on(async {
-            let room = tx.reserve();
-            tokio::pin!(room);
-            loop {
-                tokio::select! {
-                    room = &mut room => return room.map(|p| p.send(batch)).map_err(|_| Closed),
-                    Some(v) = r.rx.recv() => r.take_back(v),
+        let room = self.tx.reserve();
+        tokio::pin!(room);
+        loop {
+            let got = self.runtime.block_on(async {
+                let deadline = tokio::time::sleep(Duration::from_millis(200));
+                tokio::pin!(deadline);
+                loop {
+                    tokio::select! {
+                        room = &mut room => return Some(room),
+                        _ = &mut deadline => return None,
+                        Some(v) = r.rx.recv() => r.take_back(v),
+                    }
                 }
+            });
+            match got {
+                Some(room) => return room.map(|p| p.send(batch)).map_err(|_| Closed),
+                None if stop() => return Err(Closed),
+                None => continue,
             }
-        })
+        }
     }
 
     /// A sender for another input into the same pipe, with a memory bound of its own
@@ -510,17 +519,34 @@ mod tests {
         });
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while gauge.in_use() == before && std::time::Instant::now() < deadline {
-            std::thread::yield_now();
+            std::thread::sleep(Duration::from_millis(1));
         }
         assert!(gauge.in_use() > before, "the last send reserved its memory");
         drop(taken);
         while Arc::strong_count(&source) > 1 && std::time::Instant::now() < deadline {
-            std::thread::yield_now();
+            std::thread::sleep(Duration::from_millis(1));
         }
         assert_eq!(Arc::strong_count(&source), 1, "freed while the send waits");
         assert!(!blocked.is_finished(), "the pipe is still full");
         let _room = rx.blocking_recv().unwrap();
         blocked.join().unwrap();
+    }
+
+    #[test]
+    fn a_stopping_input_does_not_wait_for_room_in_a_full_pipe() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_time()
+            .build()
+            .unwrap();
+        let (mut tx, _rx) = pipe(1 << 20, runtime.handle().clone());
+        tx.recycle();
+        for seq in 0..PIPE_BATCHES as u64 {
+            tx.send_blocking(vec![line_of("/a.log")], seq, &|| false)
+                .unwrap();
+        }
+        let sent = tx.send_blocking(vec![line_of("/a.log")], 9, &|| true);
+        assert!(matches!(sent, Err(Closed)));
     }
 
     #[tokio::test]

@@ -11,7 +11,7 @@ use std::sync::Arc;
 /// Held once per tailed file and shared by every `Source` of it. The names are ranges of the
 /// file's path, which the tailer, the sources and the checkpoint already share: a node with
 /// thousands of files keeps no copy of them (a string per file cost 140 bytes each).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct PodRef {
     path: Arc<Path>,
     /// Where `<pod>_` begins in the path's bytes; the others are counted from there.
@@ -64,6 +64,8 @@ impl PodRef {
             namespace,
             container,
         )
+        // Offsets past 64 KiB: a path no file system allows, but the names still count.
+        .or_else(|| PodRef::new(pod, namespace, container, id))
     }
 
     /// The reference for these names, as if they were a file name (tests and benchmarks).
@@ -72,7 +74,7 @@ impl PodRef {
         PodRef::at(Path::new(&name).into(), 0, pod, namespace, container)
     }
 
-    /// `None` if the path is longer than a path can be.
+    /// `None` if the names end more than 64 KiB into the path.
     fn at(
         path: Arc<Path>,
         stem_at: usize,
@@ -120,6 +122,18 @@ impl PodRef {
             .unwrap_or_default()
     }
 }
+
+/// The same names, wherever they were read from.
+impl PartialEq for PodRef {
+    fn eq(&self, other: &PodRef) -> bool {
+        self.pod_name() == other.pod_name()
+            && self.namespace_name() == other.namespace_name()
+            && self.container_name() == other.container_name()
+            && self.docker_id() == other.docker_id()
+    }
+}
+
+impl Eq for PodRef {}
 
 impl fmt::Debug for PodRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -178,6 +192,7 @@ mod tests {
         let r = PodRef::from_path(&trailing).unwrap();
         assert_eq!((r.pod_name(), r.docker_id()), ("web-1", ID));
         assert_eq!(r, PodRef::new("web-1", "shop", "app", ID).unwrap());
+        assert_eq!(PodRef::from_path(&path), Some(r), "equal by their names");
     }
 
     #[test]

@@ -51,8 +51,10 @@ impl ReadSize {
 }
 
 /// `records` (empty) with room for [`BATCH_CAPACITY`] records: made so when new, and cut back
-/// to it when a batch of many short lines made it grow.
+/// to it when a batch of many short lines made it grow. The capacity is not a bound: a read
+/// sized from a wrong guess of the bytes per record may add up to a [`READ_CHUNK`] of lines.
 pub(crate) fn sized_for_a_batch<T>(mut records: Vec<T>) -> Vec<T> {
+    debug_assert!(records.is_empty(), "a batch starts empty");
     if records.capacity() < BATCH_CAPACITY {
         records.reserve_exact(BATCH_CAPACITY);
     } else {

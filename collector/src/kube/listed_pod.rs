@@ -72,8 +72,12 @@ struct ListedMetadata {
     annotations: Option<BTreeMap<String, String>>,
 }
 
+/// `null` reads as empty metadata, as k8s-openapi reads it (such a pod is then skipped, having
+/// no name), rather than failing the whole page it came in.
 fn listed_metadata<'de, D: Deserializer<'de>>(d: D) -> Result<ObjectMeta, D::Error> {
-    let m = ListedMetadata::deserialize(d)?;
+    let Some(m) = Option::<ListedMetadata>::deserialize(d)? else {
+        return Ok(ObjectMeta::default());
+    };
     Ok(ObjectMeta {
         name: m.name,
         namespace: m.namespace,
@@ -155,6 +159,8 @@ mod tests {
             serde_json::from_str(r#"{"metadata":{"name":"a","labels":null},"spec":null}"#).unwrap();
         assert_eq!(p.metadata.name.as_deref(), Some("a"));
         assert!(p.metadata.labels.is_none() && p.spec.is_none() && p.status.is_none());
+        let p: ListedPod = serde_json::from_str(r#"{"metadata":null}"#).unwrap();
+        assert!(p.metadata.name.is_none());
     }
 
     #[test]
