@@ -2,7 +2,9 @@
 //! reserved against a bound. When the outputs fall behind, the reservation blocks and reading
 //! pauses; the files on disk are the buffer.
 
+use std::future::Future;
 use std::ops::{Deref, DerefMut};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -273,7 +275,8 @@ impl BatchSender {
         }
     }
 
-    /// Sends records from a plain (non-async) thread, waiting while the memory bound is reached.
+    /// Sends records from a plain (non-async) thread, waiting while the memory bound is reached
+    /// or the pipe is full.
     /// `stop` is checked while waiting, so a stopping agent is not held up by a stuck output.
     /// `seq` numbers the batch for acknowledgements. Vectors coming back meanwhile are freed
     /// as they come, so that what the outputs are done with never waits for the bound.
@@ -290,32 +293,11 @@ impl BatchSender {
         if let Some(r) = &mut self.recycle {
             r.drain();
         }
-        let permit = loop {
-            let acquire = self.memory.clone().acquire_many_owned(want);
-            let recycle = self.recycle.as_mut();
-            let got = self.runtime.block_on(async {
-                let deadline = tokio::time::sleep(Duration::from_millis(200));
-                tokio::pin!(acquire, deadline);
-                let Some(r) = recycle else {
-                    return tokio::select! {
-                        p = &mut acquire => Some(p),
-                        _ = &mut deadline => None,
-                    };
-                };
-                loop {
-                    tokio::select! {
-                        p = &mut acquire => return Some(p),
-                        _ = &mut deadline => return None,
-                        Some(v) = r.rx.recv() => r.take_back(v),
-                    }
-                }
-            });
-            match got {
-                Some(Ok(p)) => break p,
-                Some(Err(_)) => return Err(Closed),
-                None if stop() => return Err(Closed),
-                None => continue,
-            }
+        let acquire = self.memory.clone().acquire_many_owned(want);
+        tokio::pin!(acquire);
+        let permit = match wait_for(&self.runtime, self.recycle.as_mut(), acquire, stop) {
+            Some(Ok(permit)) => permit,
+            Some(Err(_)) | None => return Err(Closed),
         };
         let batch = RecordBatch {
             records: Records {
@@ -327,31 +309,17 @@ impl BatchSender {
                 ack: self.acks.clone().map(|tx| AckTo::Seq(seq, tx)),
             },
         };
-        let Some(r) = &mut self.recycle else {
-            return self.tx.blocking_send(batch).map_err(|_| Closed);
-        };
-        // While the pipe is full, the batches the outputs finish come back: freed as they come,
-        // not when this one is through, or a faster input holds the pipe's batches and as many
-        // finished ones.
+        // While the pipe is full, the batches the outputs finish come back too: freed as they
+        // come, not when this one is through, or a faster input holds the pipe's batches and as
+        // many finished ones.
         let room = self.tx.reserve();
         tokio::pin!(room);
-        loop {
-            let got = self.runtime.block_on(async {
-                let deadline = tokio::time::sleep(Duration::from_millis(200));
-                tokio::pin!(deadline);
-                loop {
-                    tokio::select! {
-                        room = &mut room => return Some(room),
-                        _ = &mut deadline => return None,
-                        Some(v) = r.rx.recv() => r.take_back(v),
-                    }
-                }
-            });
-            match got {
-                Some(room) => return room.map(|p| p.send(batch)).map_err(|_| Closed),
-                None if stop() => return Err(Closed),
-                None => continue,
+        match wait_for(&self.runtime, self.recycle.as_mut(), room, stop) {
+            Some(Ok(room)) => {
+                room.send(batch);
+                Ok(())
             }
+            Some(Err(_)) | None => Err(Closed),
         }
     }
 
@@ -399,6 +367,47 @@ impl BatchSender {
         MemoryGauge {
             memory: Arc::clone(&self.memory),
             limit: self.limit,
+        }
+    }
+}
+
+/// How often a blocked input looks at its stop flag.
+const STOP_CHECK: Duration = Duration::from_millis(200);
+
+/// Waits on a blocking input's thread for `wanted` (memory, or room in the pipe), freeing the
+/// batches that come back meanwhile, and looks at `stop` every [`STOP_CHECK`]. `None`: stopping.
+fn wait_for<F: Future>(
+    runtime: &tokio::runtime::Handle,
+    mut recycle: Option<&mut Recycler>,
+    mut wanted: Pin<&mut F>,
+    stop: &dyn Fn() -> bool,
+) -> Option<F::Output> {
+    loop {
+        let got = runtime.block_on(async {
+            let deadline = tokio::time::sleep(STOP_CHECK);
+            tokio::pin!(deadline);
+            loop {
+                tokio::select! {
+                    out = &mut wanted => return Some(out),
+                    _ = &mut deadline => return None,
+                    // Without a recycler this branch is off at once.
+                    Some(v) = async {
+                        match recycle.as_deref_mut() {
+                            Some(r) => r.rx.recv().await,
+                            None => None,
+                        }
+                    } => {
+                        if let Some(r) = recycle.as_deref_mut() {
+                            r.take_back(v);
+                        }
+                    }
+                }
+            }
+        });
+        match got {
+            Some(out) => return Some(out),
+            None if stop() => return None,
+            None => {}
         }
     }
 }
