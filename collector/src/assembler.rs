@@ -36,23 +36,18 @@ pub struct Line<'a> {
     pub plain: Option<&'a str>,
 }
 
-#[derive(Debug)]
+/// The longest line it makes is the caller's (`max_bytes` of [`Assembler::push`]): longer ones
+/// are cut to it and marked truncated. Kept by the caller so that this is one vector, as a node
+/// holds one per tailed file.
+#[derive(Debug, Default)]
 pub struct Assembler {
-    max_bytes: usize,
     /// Unfinished lines, which outlive the read they came from and so carry no `plain`.
     pending: Vec<Line<'static>>,
 }
 
 impl Assembler {
-    pub fn new(max_bytes: usize) -> Assembler {
-        Assembler {
-            max_bytes,
-            pending: Vec::new(),
-        }
-    }
-
     /// Adds a piece; returns the line it completes, if any.
-    pub fn push<'a>(&mut self, piece: Piece<'a>) -> Option<Line<'a>> {
+    pub fn push<'a>(&mut self, piece: Piece<'a>, max_bytes: usize) -> Option<Line<'a>> {
         let slot = self.pending.iter().position(|l| l.stream == piece.stream);
         match slot {
             None if !piece.partial => {
@@ -65,7 +60,7 @@ impl Assembler {
                     truncated: false,
                     plain: piece.plain,
                 };
-                self.cut(&mut line);
+                cut(&mut line, max_bytes);
                 Some(line)
             }
             None => {
@@ -79,17 +74,17 @@ impl Assembler {
                     truncated: false,
                     plain: None,
                 };
-                self.cut(&mut line);
+                cut(&mut line, max_bytes);
                 self.pending.push(line);
                 None
             }
             Some(i) => {
+                let max = max_bytes;
                 let line = &mut self.pending[i];
                 if !line.truncated {
                     line.log.push(&piece.log);
                 }
                 line.end_offset = piece.end_offset;
-                let max = self.max_bytes;
                 if line.log.len() > max {
                     line.log.truncate_to(max);
                     line.truncated = true;
@@ -100,14 +95,6 @@ impl Assembler {
                     Some(self.pending.swap_remove(i))
                 }
             }
-        }
-    }
-
-    fn cut(&self, line: &mut Line<'_>) {
-        if line.log.len() > self.max_bytes {
-            line.log.truncate_to(self.max_bytes);
-            line.truncated = true;
-            line.plain = None;
         }
     }
 
@@ -129,6 +116,14 @@ impl Assembler {
     }
 }
 
+fn cut(line: &mut Line<'_>, max_bytes: usize) {
+    if line.log.len() > max_bytes {
+        line.log.truncate_to(max_bytes);
+        line.truncated = true;
+        line.plain = None;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,13 +142,21 @@ mod tests {
 
     #[test]
     fn joins_pieces_per_stream_across_interleaving() {
-        let mut a = Assembler::new(1 << 20);
-        assert!(a.push(piece("AA", Stream::Stdout, true, 0)).is_none());
-        let err = a.push(piece("err\n", Stream::Stderr, false, 10)).unwrap();
+        let mut a = Assembler::default();
+        assert!(a
+            .push(piece("AA", Stream::Stdout, true, 0), 1 << 20)
+            .is_none());
+        let err = a
+            .push(piece("err\n", Stream::Stderr, false, 10), 1 << 20)
+            .unwrap();
         assert_eq!(err.log.unescape(), "err\n");
         assert_eq!(a.oldest_pending_start(), Some(0));
-        assert!(a.push(piece("BB", Stream::Stdout, true, 20)).is_none());
-        let l = a.push(piece("CC\n", Stream::Stdout, false, 30)).unwrap();
+        assert!(a
+            .push(piece("BB", Stream::Stdout, true, 20), 1 << 20)
+            .is_none());
+        let l = a
+            .push(piece("CC\n", Stream::Stdout, false, 30), 1 << 20)
+            .unwrap();
         assert_eq!(l.log.unescape(), "AABBCC\n");
         assert_eq!(l.time_text, "t0");
         assert_eq!((l.start_offset, l.end_offset), (0, 40));
@@ -163,15 +166,15 @@ mod tests {
 
     #[test]
     fn overlong_lines_are_cut_and_marked() {
-        let mut a = Assembler::new(5);
-        assert!(a.push(piece("abcd", Stream::Stdout, true, 0)).is_none());
-        assert!(a.push(piece("efgh", Stream::Stdout, true, 10)).is_none());
-        let l = a.push(piece("ij\n", Stream::Stdout, false, 20)).unwrap();
+        let mut a = Assembler::default();
+        assert!(a.push(piece("abcd", Stream::Stdout, true, 0), 5).is_none());
+        assert!(a.push(piece("efgh", Stream::Stdout, true, 10), 5).is_none());
+        let l = a.push(piece("ij\n", Stream::Stdout, false, 20), 5).unwrap();
         assert_eq!(l.log.unescape(), "abcde");
         assert!(l.truncated);
         assert_eq!(l.end_offset, 30);
         let l = a
-            .push(piece("0123456789\n", Stream::Stdout, false, 30))
+            .push(piece("0123456789\n", Stream::Stdout, false, 30), 5)
             .unwrap();
         assert!(l.truncated);
         assert_eq!(l.log.unescape(), "01234");
@@ -179,9 +182,9 @@ mod tests {
 
     #[test]
     fn drain_ships_unfinished_lines() {
-        let mut a = Assembler::new(100);
-        a.push(piece("b", Stream::Stderr, true, 5));
-        a.push(piece("a", Stream::Stdout, true, 0));
+        let mut a = Assembler::default();
+        a.push(piece("b", Stream::Stderr, true, 5), 100);
+        a.push(piece("a", Stream::Stdout, true, 0), 100);
         let lines = a.drain();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0].start_offset, 0);

@@ -13,7 +13,7 @@
 //! events lost to a full queue, watches refused past `max_user_watches`). When inotify cannot be
 //! set up at all, the input polls as it did before.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
@@ -71,7 +71,8 @@ struct Watching {
     buffer: Box<[u8]>,
     /// Also how a closed file's watch is found: closing is rare next to events, and a second
     /// table from file to watch cost 65 bytes a file.
-    watched: HashMap<WatchDescriptor, Watched>,
+    /// A B-tree for its size with thousands of files (see `CheckpointStore`).
+    watched: BTreeMap<WatchDescriptor, Watched>,
     /// Watches refused (usually `max_user_watches`): logged once, those files are polled.
     refused: bool,
     /// Files that changed since the last [`Changes::take_changed`].
@@ -94,7 +95,7 @@ impl Changes {
         let mut w = Watching {
             inotify,
             buffer: vec![0; EVENT_BUFFER_BYTES].into_boxed_slice(),
-            watched: HashMap::new(),
+            watched: BTreeMap::new(),
             refused: false,
             changed: HashSet::new(),
             unknown: false,

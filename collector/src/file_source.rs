@@ -3,7 +3,7 @@
 //! of its own, because reading and decoding are plain CPU and file work.
 
 use crate::counters;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -74,7 +74,9 @@ pub struct FileSource {
     cfg: FileSourceConfig,
     stats: Arc<CollectorStats>,
     /// Boxed: a table with room for thousands of files holds pointers, not tailers.
-    tailers: HashMap<FileKey, Box<Tailer>>,
+    /// A B-tree for its size with thousands of files (see `CheckpointStore`); looked up per
+    /// read, not per line.
+    tailers: BTreeMap<FileKey, Box<Tailer>>,
     stop: Arc<AtomicBool>,
     checkpoints: Option<CheckpointStore>,
     acks: AckTracker,
@@ -96,7 +98,7 @@ impl FileSource {
         FileSource {
             cfg,
             stats,
-            tailers: HashMap::new(),
+            tailers: BTreeMap::new(),
             stop,
             checkpoints,
             acks: AckTracker::new(),

@@ -4,6 +4,7 @@
 
 use std::fs::File;
 use std::io;
+use std::num::NonZeroU32;
 use std::os::unix::fs::FileExt;
 
 pub const FINGERPRINT_BYTES: usize = 4096;
@@ -32,7 +33,9 @@ pub fn first_line_fingerprint(file: &File) -> io::Result<Option<u64>> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Head {
     pub fingerprint: u64,
-    pub len: usize,
+    /// At least 1 (a newline) and at most `FINGERPRINT_BYTES`: 32 non-zero bits keep a
+    /// tailer's `Option<Identity>` in 24 bytes.
+    pub len: NonZeroU32,
 }
 
 /// The [`Head`] of a file, or `None` while it has neither a complete first line nor 4 KiB.
@@ -45,8 +48,11 @@ pub fn first_line(file: &File) -> io::Result<Option<Head>> {
         None if n == FINGERPRINT_BYTES => n,
         None => return Ok(None),
     };
+    let Some(len) = u32::try_from(len).ok().and_then(NonZeroU32::new) else {
+        return Ok(None); // not reached: 1 to FINGERPRINT_BYTES
+    };
     Ok(Some(Head {
-        fingerprint: fnv1a(FNV_OFFSET, &head[..len]),
+        fingerprint: fnv1a(FNV_OFFSET, &head[..len.get() as usize]),
         len,
     }))
 }
@@ -56,9 +62,9 @@ pub fn first_line(file: &File) -> io::Result<Option<Head>> {
 /// 4 KiB, and this runs before every read of a tailed file).
 pub fn starts_with(file: &File, head: Head) -> io::Result<bool> {
     let mut buf = [0u8; FINGERPRINT_BYTES];
-    let want = head.len.min(FINGERPRINT_BYTES);
+    let want = (head.len.get() as usize).min(FINGERPRINT_BYTES);
     let n = read_head(file, &mut buf[..want])?;
-    Ok(n == head.len && fnv1a(FNV_OFFSET, &buf[..n]) == head.fingerprint)
+    Ok(n == head.len.get() as usize && fnv1a(FNV_OFFSET, &buf[..n]) == head.fingerprint)
 }
 
 /// Reads from offset 0 until `buf` is full or the file ends.
@@ -98,7 +104,7 @@ mod tests {
         let mut f = tempfile::tempfile().unwrap();
         f.write_all(b"first line\nsecond\n").unwrap();
         let head = first_line(&f).unwrap().unwrap();
-        assert_eq!(head.len, 11);
+        assert_eq!(head.len.get(), 11);
         assert!(starts_with(&f, head).unwrap());
         // Rewritten (copytruncate and refill): another first line, longer, shorter, or none.
         for other in [
@@ -120,7 +126,7 @@ mod tests {
         long.write_all_at(&[b'x'; FINGERPRINT_BYTES + 10], 0)
             .unwrap();
         let head = first_line(&long).unwrap().unwrap();
-        assert_eq!(head.len, FINGERPRINT_BYTES);
+        assert_eq!(head.len.get() as usize, FINGERPRINT_BYTES);
         assert!(starts_with(&long, head).unwrap());
     }
 

@@ -41,7 +41,9 @@ pub struct DecodeOptions {
 pub struct LineDecoder {
     format: Option<LogFormat>,
     assembler: Assembler,
-    opts: DecodeOptions,
+    merge_json: bool,
+    /// 32 bits (lines of up to 4 GiB) with the flags beside it keep a tailer in 248 bytes.
+    max_line_bytes: u32,
     stats: Arc<CollectorStats>,
 }
 
@@ -61,10 +63,21 @@ impl LineDecoder {
     pub fn new(opts: DecodeOptions, stats: Arc<CollectorStats>) -> LineDecoder {
         LineDecoder {
             format: None,
-            assembler: Assembler::new(opts.max_line_bytes),
-            opts,
+            assembler: Assembler::default(),
+            max_line_bytes: u32::try_from(opts.max_line_bytes).unwrap_or(u32::MAX),
+            merge_json: opts.merge_json,
             stats,
         }
+    }
+
+    /// The longest line shipped whole.
+    pub fn max_line_bytes(&self) -> usize {
+        self.max_line_bytes as usize
+    }
+
+    /// The input's counters, which the file's tailer counts into too.
+    pub fn stats(&self) -> &CollectorStats {
+        &self.stats
     }
 
     pub fn format(&self) -> Option<LogFormat> {
@@ -115,7 +128,7 @@ impl LineDecoder {
                     // bad UTF-8 replaced is not the line read, and is unescaped like Docker's.)
                     let plain = match l.text {
                         Cow::Borrowed(text)
-                            if self.opts.merge_json && !l.partial && text.starts_with('{') =>
+                            if self.merge_json && !l.partial && text.starts_with('{') =>
                         {
                             Some(text)
                         }
@@ -134,7 +147,7 @@ impl LineDecoder {
             }
         };
         let line = match piece {
-            Some(p) => match self.assembler.push(p) {
+            Some(p) => match self.assembler.push(p, self.max_line_bytes as usize) {
                 Some(line) => line,
                 None => return,
             },
@@ -182,8 +195,9 @@ impl LineDecoder {
         let text = String::from_utf8_lossy(raw);
         let mut log = JsonText::escape(&text);
         let mut truncated = cut;
-        if log.len() > self.opts.max_line_bytes {
-            log.truncate_to(self.opts.max_line_bytes);
+        let max = self.max_line_bytes();
+        if log.len() > max {
+            log.truncate_to(max);
             truncated = true;
         }
         Line {
@@ -210,7 +224,7 @@ impl LineDecoder {
 
     /// Forgets unfinished lines and the format (the file was truncated and starts over).
     pub fn reset(&mut self) {
-        self.assembler = Assembler::new(self.opts.max_line_bytes);
+        self.assembler = Assembler::default();
         self.format = None;
     }
 
@@ -231,10 +245,10 @@ impl LineDecoder {
         };
         if line.truncated && self.stats.problem(Problem::Truncated) {
             tracing::warn!(path = %source.path.display(), offset = line.start_offset,
-                max = self.opts.max_line_bytes,
+                max = self.max_line_bytes(),
                 "line longer than the maximum was cut and marked (further cases are only counted)");
         }
-        let merged = if self.opts.merge_json && !line.truncated {
+        let merged = if self.merge_json && !line.truncated {
             self.merge(&line.log, line.plain)
         } else {
             None

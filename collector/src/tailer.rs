@@ -5,6 +5,7 @@
 use crate::counters;
 use std::fs::File;
 use std::io;
+use std::num::NonZeroU32;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use crate::record::{Record, Source, Tag};
 use crate::stats::{CollectorStats, Problem};
 
 /// Device and inode: which file a path points at right now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FileKey {
     pub dev: u64,
     pub ino: u64,
@@ -65,8 +66,6 @@ pub struct Tailer {
     pub(crate) pod_link: PodLink,
     /// The size seen at the last poll, for the lag gauge.
     last_size: u64,
-    max_line_bytes: usize,
-    stats: Arc<CollectorStats>,
     /// The path no longer leads to this file (rotated away or deleted): finish it and close.
     pub orphaned: bool,
     pub last_activity: Instant,
@@ -135,14 +134,12 @@ impl Tailer {
             line_buf: Vec::new(),
             line_start: offset,
             skipping: false,
-            decoder: LineDecoder::new(opts, Arc::clone(&stats)),
+            decoder: LineDecoder::new(opts, stats),
             source: None,
             identity,
             pod_meta: None,
             pod_link: PodLink::new(Instant::now()),
             last_size: offset,
-            max_line_bytes: opts.max_line_bytes,
-            stats,
             orphaned: false,
             last_activity: Instant::now(),
         })
@@ -191,7 +188,7 @@ impl Tailer {
             let chunk_start = self.read_offset;
             self.read_offset += n as u64;
             self.last_size = self.last_size.max(self.read_offset);
-            counters::add(&self.stats.bytes_read, n as u64);
+            counters::add(&self.decoder.stats().bytes_read, n as u64);
             self.last_activity = Instant::now();
             let source = self.source()?;
             self.split_lines(&buf[..n], chunk_start, &source, out);
@@ -238,19 +235,14 @@ impl Tailer {
             return;
         }
         self.line_buf.extend_from_slice(&chunk[pos..]);
-        if self.line_buf.len() > self.max_line_bytes {
+        let max = self.decoder.max_line_bytes();
+        if self.line_buf.len() > max {
             // A physical line this long cannot be a runtime's line (they split at 16 KiB). Ship
             // its beginning, marked, and skip the rest.
             let end = chunk_start + chunk.len() as u64;
             let line = std::mem::take(&mut self.line_buf);
-            self.decoder.line(
-                &line[..self.max_line_bytes],
-                self.line_start,
-                end,
-                true,
-                source,
-                out,
-            );
+            self.decoder
+                .line(&line[..max], self.line_start, end, true, source, out);
             self.skipping = true;
         }
     }
@@ -258,7 +250,7 @@ impl Tailer {
     /// Copytruncate: the file was cut back. What was pending belongs to the old content; reading
     /// starts over at 0 under a new identity.
     fn truncated(&mut self, out: &mut Vec<Record>) {
-        counters::add(&self.stats.truncations_detected, 1);
+        counters::add(&self.decoder.stats().truncations_detected, 1);
         tracing::info!(path = %self.path.display(), offset = self.read_offset, "file was truncated; reading it again from the start");
         if let Some(source) = self.source.take() {
             self.decoder.flush_pending(&source, out);
@@ -283,7 +275,7 @@ impl Tailer {
                 id: 0,
                 head: Head {
                     fingerprint: 0,
-                    len: 0,
+                    len: NonZeroU32::MIN,
                 },
             }),
         };
@@ -377,7 +369,7 @@ impl Tailer {
 
     /// Records that a read failed; the first failure of the agent is logged.
     pub fn read_failed(&self, err: &io::Error) {
-        if self.stats.problem(Problem::ReadError) {
+        if self.decoder.stats().problem(Problem::ReadError) {
             tracing::warn!(path = %self.path.display(), error = %err, "reading a file failed (further failures are only counted)");
         }
     }
@@ -414,7 +406,7 @@ impl Tailer {
 
 impl Drop for Tailer {
     fn drop(&mut self) {
-        counters::add(&self.stats.files_closed, 1);
+        counters::add(&self.decoder.stats().files_closed, 1);
     }
 }
 
@@ -437,5 +429,15 @@ mod tests {
         );
         let too_long = format!("/x/{id}0.log");
         assert_eq!(container_id_in(Path::new(&too_long)), None);
+    }
+}
+#[cfg(test)]
+mod size {
+    #[test]
+    fn a_tailer_fits_a_256_byte_block() {
+        // A node keeps one per file, boxed: glibc hands out 256 bytes for up to 248, 272 past
+        // that (the bench's 2,000 files; docs/performance.md item 27).
+        let size = std::mem::size_of::<super::Tailer>();
+        assert!(size <= 248, "{size}");
     }
 }

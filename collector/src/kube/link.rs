@@ -28,8 +28,9 @@ pub struct PodMetadata {
 pub struct PodLink {
     /// When the file was first seen: its wait counts from here.
     since: Instant,
-    /// The cache generation last looked at; `None` before the first look.
-    seen: Option<u64>,
+    /// One more than the cache generation last looked at; 0 before the first look (a file is
+    /// kept per tailed file, so this is not an `Option`, which would take twice the room).
+    seen: u64,
     /// The wait ran out with the pod unknown (counted once).
     expired: bool,
 }
@@ -38,7 +39,7 @@ impl PodLink {
     pub fn new(since: Instant) -> PodLink {
         PodLink {
             since,
-            seen: None,
+            seen: 0,
             expired: false,
         }
     }
@@ -49,8 +50,8 @@ impl PodMetadata {
     /// its pod. A lookup happens only when the cache changed: the common case is one atomic
     /// load per read.
     pub fn refresh(&self, t: &mut Tailer, now: Instant) -> bool {
-        let generation = self.store.generation();
-        if t.pod_link.seen != Some(generation) {
+        let generation = self.store.generation().wrapping_add(1);
+        if t.pod_link.seen != generation {
             let found = match t.pod() {
                 Some(pod) => {
                     self.store
@@ -58,7 +59,7 @@ impl PodMetadata {
                 }
                 None => return false,
             };
-            t.pod_link.seen = Some(generation);
+            t.pod_link.seen = generation;
             // A pod that left the cache keeps the metadata its file had: its last lines may be
             // read long after the delete delay when the agent lags behind.
             if let Some(meta) = found {

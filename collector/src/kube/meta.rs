@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use super::key_table::KeyTable;
 use super::listed_pod::{ListedContainer, ListedPod};
 
 /// Annotations that keep a pod's logs out (fluent-bit's, so existing manifests keep working).
@@ -29,28 +30,33 @@ impl Default for MetaOptions {
 /// One version of a pod's metadata. Shared by `Arc` between the cache and the files of the pod;
 /// a new version is a new `Arc`, which is what tells the outputs to encode it again.
 ///
-/// A node holds one per pod for as long as the pod lives, so its strings are kept back to back
-/// in one allocation and the fields are ranges of it: a pod with a handful of labels and
-/// annotations costs about half of what a string per field did.
+/// A node holds one per pod for as long as the pod lives, so it is two blocks besides its `Arc`:
+/// the strings back to back, and where each ends. A string per field took about twice the
+/// memory, and ranges of (start, end) per field a third more than ends alone. Label and
+/// annotation keys, which the pods of a cluster share, are numbers in the agent's
+/// [`KeyTable`] rather than text (their `ends` entry is the number with [`KEPT_KEY`] set).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PodMeta {
+    /// Namespace, name, uid, host (empty when unknown), the labels' keys and values in turn, the
+    /// annotations', then the container ids; keys in the key table are left out.
     text: Box<str>,
-    namespace: Span,
-    name: Span,
-    uid: Span,
-    host: Option<Span>,
-    labels: Box<[(Span, Span)]>,
-    annotations: Box<[(Span, Span)]>,
-    container_ids: Box<[Span]>,
+    /// Where each string of `text` ends; it starts where the string before it in `text` ends.
+    ends: Box<[u32]>,
+    /// Label pairs, then annotation pairs, in `ends`.
+    labels: u32,
+    annotations: u32,
+    has_host: bool,
     exclude: bool,
 }
 
-/// A range of [`PodMeta`]'s text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-struct Span {
-    start: u32,
-    end: u32,
-}
+/// Where the fixed fields are in [`PodMeta::ends`]; the labels start at `LABELS`.
+const NAMESPACE: usize = 0;
+const NAME: usize = 1;
+const UID: usize = 2;
+const HOST: usize = 3;
+const LABELS: usize = 4;
+/// Set in an `ends` entry that is a key's number in the [`KeyTable`].
+const KEPT_KEY: u32 = 1 << 31;
 
 /// What a [`PodMeta`] is made of.
 #[derive(Debug, Clone, Default)]
@@ -71,52 +77,56 @@ pub struct PodMetaParts<'a> {
     pub container_ids: Vec<&'a str>,
 }
 
-/// Lays strings out back to back.
-#[derive(Default)]
-struct Text(String);
-
-impl Text {
-    fn push(&mut self, s: &str) -> Span {
-        // An API object is at most a few megabytes: offsets fit in u32 (saturating keeps a
-        // span in bounds if one ever did not).
-        let start = u32::try_from(self.0.len()).unwrap_or(u32::MAX);
-        self.0.push_str(s);
-        let end = u32::try_from(self.0.len()).unwrap_or(u32::MAX);
-        Span { start, end }
-    }
-}
-
 impl PodMeta {
     pub fn new(parts: PodMetaParts<'_>) -> PodMeta {
-        let len = |pairs: &[(&str, &str)]| -> usize {
-            pairs.iter().map(|(k, v)| k.len() + v.len()).sum()
-        };
-        let mut text = Text(String::with_capacity(
-            parts.namespace.len()
-                + parts.name.len()
-                + parts.uid.len()
-                + parts.host.map_or(0, str::len)
-                + len(&parts.labels)
-                + len(&parts.annotations)
-                + parts.container_ids.iter().map(|c| c.len()).sum::<usize>(),
-        ));
-        let mut pairs = |list: &[(&str, &str)]| -> Box<[(Span, Span)]> {
-            list.iter()
-                .map(|(k, v)| (text.push(k), text.push(v)))
-                .collect()
-        };
-        let labels = pairs(&parts.labels);
-        let annotations = pairs(&parts.annotations);
+        fn pairs<'a>(list: &'a [(&'a str, &'a str)]) -> impl Iterator<Item = &'a str> + 'a {
+            list.iter().flat_map(|&(k, v)| [k, v])
+        }
+        let keys = KeyTable::global();
+        let fixed = [
+            parts.namespace,
+            parts.name,
+            parts.uid,
+            parts.host.unwrap_or_default(),
+        ];
+        let first_id = LABELS + 2 * (parts.labels.len() + parts.annotations.len());
+        // Each string with its key number, if it is a key the table keeps.
+        let strings: Vec<(&str, Option<u32>)> = fixed
+            .into_iter()
+            .chain(pairs(&parts.labels))
+            .chain(pairs(&parts.annotations))
+            .chain(parts.container_ids.iter().copied())
+            .enumerate()
+            .map(|(i, s)| {
+                let is_key = (LABELS..first_id).contains(&i) && (i - LABELS).is_multiple_of(2);
+                (s, is_key.then(|| keys.number(s)).flatten())
+            })
+            .collect();
+        let inline = strings
+            .iter()
+            .filter(|(_, n)| n.is_none())
+            .map(|(s, _)| s.len());
+        let mut text = String::with_capacity(inline.sum());
+        let ends = strings
+            .iter()
+            .map(|&(s, number)| match number {
+                Some(n) => KEPT_KEY | n,
+                None => {
+                    text.push_str(s);
+                    // An API object is at most a few megabytes: offsets fit in 31 bits
+                    // (saturating keeps a range in bounds if one ever did not).
+                    u32::try_from(text.len()).map_or(KEPT_KEY - 1, |e| e.min(KEPT_KEY - 1))
+                }
+            })
+            .collect();
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         PodMeta {
-            labels,
-            annotations,
-            namespace: text.push(parts.namespace),
-            name: text.push(parts.name),
-            uid: text.push(parts.uid),
-            host: parts.host.map(|h| text.push(h)),
-            container_ids: parts.container_ids.iter().map(|c| text.push(c)).collect(),
+            text: text.into_boxed_str(),
+            ends,
+            labels: count(parts.labels.len()),
+            annotations: count(parts.annotations.len()),
+            has_host: parts.host.is_some(),
             exclude: parts.exclude,
-            text: text.0.into_boxed_str(),
         }
     }
 
@@ -177,38 +187,61 @@ impl PodMeta {
         }))
     }
 
-    fn at(&self, span: Span) -> &str {
-        self.text
-            .get(span.start as usize..span.end as usize)
-            .unwrap_or_default()
+    /// The `i`th string ("" past the end, as for a default `PodMeta`).
+    fn at(&self, i: usize) -> &str {
+        let Some(&end) = self.ends.get(i) else {
+            return "";
+        };
+        if end & KEPT_KEY != 0 {
+            return KeyTable::global().key(end & !KEPT_KEY);
+        }
+        // Where the string before it in the text ends: a kept key is never two in a row, so
+        // this looks at one or two entries.
+        let start = self.ends[..i]
+            .iter()
+            .rev()
+            .find(|&&e| e & KEPT_KEY == 0)
+            .map_or(0, |&e| e as usize);
+        self.text.get(start..end as usize).unwrap_or_default()
+    }
+
+    /// `n` pairs of strings from the `first`th.
+    fn pairs(&self, first: usize, n: u32) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
+        (0..n as usize).map(move |p| (self.at(first + 2 * p), self.at(first + 2 * p + 1)))
+    }
+
+    fn annotations_at(&self) -> usize {
+        LABELS + 2 * self.labels as usize
+    }
+
+    fn containers_at(&self) -> usize {
+        self.annotations_at() + 2 * self.annotations as usize
     }
 
     pub fn namespace(&self) -> &str {
-        self.at(self.namespace)
+        self.at(NAMESPACE)
     }
 
     pub fn name(&self) -> &str {
-        self.at(self.name)
+        self.at(NAME)
     }
 
     pub fn uid(&self) -> &str {
-        self.at(self.uid)
+        self.at(UID)
     }
 
     /// `spec.nodeName`.
     pub fn host(&self) -> Option<&str> {
-        self.host.map(|h| self.at(h))
+        self.has_host.then(|| self.at(HOST))
     }
 
     /// In the API's order (sorted by key), keys as the API has them.
     pub fn labels(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
-        self.labels.iter().map(|&(k, v)| (self.at(k), self.at(v)))
+        self.pairs(LABELS, self.labels)
     }
 
     pub fn annotations(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
-        self.annotations
-            .iter()
-            .map(|&(k, v)| (self.at(k), self.at(v)))
+        self.pairs(self.annotations_at(), self.annotations)
     }
 
     /// Annotated `logship.io/exclude: "true"` or `fluentbit.io/exclude: "true"`.
@@ -217,7 +250,7 @@ impl PodMeta {
     }
 
     pub fn container_ids(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
-        self.container_ids.iter().map(|&c| self.at(c))
+        (self.containers_at()..self.ends.len().max(self.containers_at())).map(|i| self.at(i))
     }
 
     pub fn has_container(&self, id: &str) -> bool {
@@ -301,5 +334,62 @@ mod tests {
         assert_eq!(m.container_ids().len(), 0);
         let p = pod(r#"{"metadata":{"name":"a","annotations":{"logship.io/exclude":"true"}}}"#);
         assert_eq!(PodMeta::from_pod(&p, MetaOptions::default()), None);
+    }
+
+    #[test]
+    fn each_field_reads_back_whatever_else_is_empty() {
+        let m = PodMeta::new(PodMetaParts {
+            namespace: "n",
+            name: "",
+            uid: "u",
+            annotations: vec![("a", ""), ("", "b")],
+            container_ids: vec!["c1", "c2"],
+            ..PodMetaParts::default()
+        });
+        assert_eq!(
+            (m.namespace(), m.name(), m.uid(), m.host()),
+            ("n", "", "u", None)
+        );
+        assert_eq!(m.labels().len(), 0);
+        assert_eq!(m.annotations().collect::<Vec<_>>(), [("a", ""), ("", "b")]);
+        assert_eq!(m.container_ids().collect::<Vec<_>>(), ["c1", "c2"]);
+        let empty = PodMeta::default();
+        assert_eq!((empty.namespace(), empty.host()), ("", None));
+        assert_eq!(empty.container_ids().len() + empty.labels().len(), 0);
+    }
+
+    #[test]
+    fn shared_keys_are_kept_once_and_long_ones_in_the_pod() {
+        let long = "k".repeat(super::super::key_table::MAX_KEY_BYTES + 1);
+        let m = PodMeta::new(PodMetaParts {
+            namespace: "ns",
+            name: "web",
+            uid: "u",
+            labels: vec![("app", "web"), (long.as_str(), "x")],
+            annotations: vec![("app", "again")],
+            container_ids: vec!["c"],
+            ..PodMetaParts::default()
+        });
+        assert_eq!(
+            m.labels().collect::<Vec<_>>(),
+            [("app", "web"), (long.as_str(), "x")]
+        );
+        assert_eq!(m.annotations().collect::<Vec<_>>(), [("app", "again")]);
+        assert_eq!(m.container_ids().collect::<Vec<_>>(), ["c"]);
+        // The text holds the long key but not `app` (twice).
+        assert_eq!(&*m.text, format!("nswebuweb{long}xagainc"));
+        let same = PodMeta::new(PodMetaParts {
+            namespace: "ns",
+            name: "web",
+            uid: "u",
+            labels: vec![("app", "web"), (long.as_str(), "x")],
+            annotations: vec![("app", "again")],
+            container_ids: vec!["c"],
+            ..PodMetaParts::default()
+        });
+        assert_eq!(
+            m, same,
+            "the same pod compares equal (a status update changes nothing)"
+        );
     }
 }

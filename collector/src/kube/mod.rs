@@ -2,7 +2,8 @@
 //! records of this node's containers, as fluent-bit's kubernetes filter added them.
 //!
 //! Jobs, one per file: [`listed_pod`] is a pod as read from the API, parsed down to what is
-//! kept; [`meta`] cuts what records need out of it; [`store`] is the cache
+//! kept; [`meta`] cuts what records need out of it, with the label and annotation keys the
+//! pods share kept once in [`key_table`]; [`store`] is the cache
 //! of this node's pods, deleted ones kept for a while; [`watcher`] keeps the cache in step with
 //! the API through one list + watch per agent (kube-rs), with backoff; [`client`] connects with
 //! the service account or a kubeconfig; [`link`] ties each tailed file to its pod (lookup when
@@ -15,6 +16,7 @@
 //! and then ships them with the file-name fields: nothing here can stop the shipping.
 
 pub mod client;
+pub mod key_table;
 pub mod link;
 pub mod listed_pod;
 pub mod meta;
