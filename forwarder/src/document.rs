@@ -36,12 +36,13 @@ pub struct DocumentOptions {
     pub replace_dots: bool,
 }
 
-/// Encoded sources kept at most. Records of one file come in runs (a read takes up to 256 KiB
-/// of a file), so a miss costs one encoding per run; only a quiet node's round-robin of single
-/// lines misses on every record, and that is a thousand encodings a second at most. Each entry
-/// is about 600 bytes (as much as the pod's metadata itself), so the cache is not one per file
-/// on a node with thousands.
-const MAX_SOURCES_CACHED: usize = 256;
+/// Encoded sources kept at most. Records of one file come in runs (a read takes 16–256 KiB of
+/// a file, 75 records and more), so a miss costs one encoding per run; only a quiet node's
+/// round-robin of single lines misses on every record, and that is a thousand encodings a
+/// second at most. A node reading more files than this at once misses on every run whatever
+/// the size (with 2,000 files, 256 entries did not help), so the cache is small: each entry is
+/// about 850 bytes (the escaped path and the `kubernetes` object), 210 KB for 256.
+const MAX_SOURCES_CACHED: usize = 64;
 
 /// What every document of one source shares, encoded once: the tag (a long path, escaped) and
 /// the `kubernetes` object (labels and annotations can be kilobytes).

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use super::key_table::KeyTable;
 use super::listed_pod::{ListedContainer, ListedPod};
+use crate::fingerprint::{fnv1a, FNV_OFFSET};
 
 /// Annotations that keep a pod's logs out (fluent-bit's, so existing manifests keep working).
 pub const EXCLUDE_ANNOTATIONS: [&str; 2] = ["logship.io/exclude", "fluentbit.io/exclude"];
@@ -37,10 +38,12 @@ impl Default for MetaOptions {
 /// [`KeyTable`] rather than text (their `ends` entry is the number with [`KEPT_KEY`] set).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PodMeta {
-    /// Namespace, name, uid, host (empty when unknown), the labels' keys and values in turn, the
-    /// annotations', then the container ids; keys in the key table are left out.
+    /// Namespace, name, uid, host (empty when unknown), the labels' keys and values in turn,
+    /// then the annotations'; keys in the key table are left out.
     text: Box<str>,
-    /// Where each string of `text` ends; it starts where the string before it in `text` ends.
+    /// Where each string of `text` ends (it starts where the string before it in `text`
+    /// ends), then two entries per container id: the low and high halves of its 64-bit FNV-1a
+    /// hash. Ids are only ever compared, and 64 hex digits were a sixth of a pod.
     ends: Box<[u32]>,
     /// Label pairs, then annotation pairs, in `ends`.
     labels: u32,
@@ -95,7 +98,6 @@ impl PodMeta {
             .into_iter()
             .chain(pairs(&parts.labels))
             .chain(pairs(&parts.annotations))
-            .chain(parts.container_ids.iter().copied())
             .enumerate()
             .map(|(i, s)| {
                 let is_key = (LABELS..first_id).contains(&i) && (i - LABELS).is_multiple_of(2);
@@ -118,6 +120,12 @@ impl PodMeta {
                     u32::try_from(text.len()).map_or(KEPT_KEY - 1, |e| e.min(KEPT_KEY - 1))
                 }
             })
+            .chain(
+                parts
+                    .container_ids
+                    .iter()
+                    .flat_map(|id| halves(id_hash(id))),
+            )
             .collect();
         let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         PodMeta {
@@ -249,12 +257,24 @@ impl PodMeta {
         self.exclude
     }
 
-    pub fn container_ids(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
-        (self.containers_at()..self.ends.len().max(self.containers_at())).map(|i| self.at(i))
+    /// The hashes of the container ids, as kept.
+    fn container_hashes(&self) -> impl Iterator<Item = [u32; 2]> + '_ {
+        self.ends
+            .get(self.containers_at()..)
+            .unwrap_or_default()
+            .chunks_exact(2)
+            .map(|h| [h[0], h[1]])
     }
 
+    /// Whether `id` (bare, as in a log file's name) is one of the pod's containers.
     pub fn has_container(&self, id: &str) -> bool {
-        self.container_ids().any(|c| c == id)
+        let wanted = halves(id_hash(id));
+        self.container_hashes().any(|h| h == wanted)
+    }
+
+    /// How many container ids the pod lists.
+    pub fn containers(&self) -> usize {
+        self.container_hashes().count()
     }
 
     /// The same pod under another name (tests of renamed and recreated pods).
@@ -262,7 +282,7 @@ impl PodMeta {
     pub(crate) fn renamed(&self, name: &str) -> PodMeta {
         let labels: Vec<_> = self.labels().collect();
         let annotations: Vec<_> = self.annotations().collect();
-        PodMeta::new(PodMetaParts {
+        let mut m = PodMeta::new(PodMetaParts {
             namespace: self.namespace(),
             name,
             uid: self.uid(),
@@ -270,9 +290,22 @@ impl PodMeta {
             annotations,
             host: self.host(),
             exclude: self.exclude,
-            container_ids: self.container_ids().collect(),
-        })
+            container_ids: Vec::new(),
+        });
+        let ids = self.container_hashes().flatten();
+        m.ends = m.ends.iter().copied().chain(ids).collect();
+        m
     }
+}
+
+/// A container id as kept: its 64-bit FNV-1a hash. Ids are compared only among the few
+/// incarnations of one pod name, where a collision of 64-bit hashes is not a concern.
+fn id_hash(id: &str) -> u64 {
+    fnv1a(FNV_OFFSET, id.as_bytes())
+}
+
+fn halves(h: u64) -> [u32; 2] {
+    [h as u32, (h >> 32) as u32]
 }
 
 #[cfg(test)]
@@ -308,7 +341,8 @@ mod tests {
         );
         assert_eq!(m.host(), Some("node-a"));
         assert!(m.exclude());
-        assert_eq!(m.container_ids().collect::<Vec<_>>(), ["aaa", "bbb", "ccc"]);
+        assert_eq!(m.containers(), 3);
+        assert!(m.has_container("aaa") && m.has_container("ccc"));
         assert!(m.has_container("bbb") && !m.has_container("zzz"));
     }
 
@@ -331,7 +365,7 @@ mod tests {
         let m = PodMeta::from_pod(&p, MetaOptions::default()).unwrap();
         assert!(!m.exclude());
         assert_eq!(m.host(), None);
-        assert_eq!(m.container_ids().len(), 0);
+        assert_eq!(m.containers(), 0);
         let p = pod(r#"{"metadata":{"name":"a","annotations":{"logship.io/exclude":"true"}}}"#);
         assert_eq!(PodMeta::from_pod(&p, MetaOptions::default()), None);
     }
@@ -352,10 +386,12 @@ mod tests {
         );
         assert_eq!(m.labels().len(), 0);
         assert_eq!(m.annotations().collect::<Vec<_>>(), [("a", ""), ("", "b")]);
-        assert_eq!(m.container_ids().collect::<Vec<_>>(), ["c1", "c2"]);
+        assert_eq!(m.containers(), 2);
+        assert!(m.has_container("c1") && m.has_container("c2") && !m.has_container("c"));
         let empty = PodMeta::default();
         assert_eq!((empty.namespace(), empty.host()), ("", None));
-        assert_eq!(empty.container_ids().len() + empty.labels().len(), 0);
+        assert_eq!(empty.containers() + empty.labels().len(), 0);
+        assert!(!empty.has_container(""));
     }
 
     #[test]
@@ -375,9 +411,9 @@ mod tests {
             [("app", "web"), (long.as_str(), "x")]
         );
         assert_eq!(m.annotations().collect::<Vec<_>>(), [("app", "again")]);
-        assert_eq!(m.container_ids().collect::<Vec<_>>(), ["c"]);
-        // The text holds the long key but not `app` (twice).
-        assert_eq!(&*m.text, format!("nswebuweb{long}xagainc"));
+        assert!(m.has_container("c") && m.containers() == 1);
+        // The text holds the long key but not `app` (twice), nor the container id.
+        assert_eq!(&*m.text, format!("nswebuweb{long}xagain"));
         let same = PodMeta::new(PodMetaParts {
             namespace: "ns",
             name: "web",

@@ -11,7 +11,9 @@ use logship_collector::{Delivery, Record, RecordKind};
 
 use crate::document::DocumentEncoder;
 
-/// A `_bulk` body being built, with the deliveries of the records in it.
+/// A `_bulk` body being built, with the deliveries of the records in it. The default is empty
+/// and holds no buffer.
+#[derive(Default)]
 pub struct BulkRequest {
     pub body: Vec<u8>,
     /// Byte range of each item (action line and document line) in `body`.

@@ -76,9 +76,11 @@ pub async fn run_elasticsearch(
     stats: Arc<OutputStats>,
 ) -> Result<(), String> {
     let client = EsClient::with_tls(cfg.targets.clone(), cfg.request_timeout, cfg.tls.clone())?;
-    // Room for a document past the batch size; one buffer per request in flight, the one being
-    // filled and the one waiting for a slot.
-    let bodies = BodyPool::new(cfg.concurrency.max(1) + 2, cfg.batch_bytes + (1 << 20));
+    // Room for a document past the batch size; one buffer per request in flight and the one
+    // being filled. A full request waits for its slot before the next buffer is taken: taken
+    // before, it was a fourth buffer (2 MiB more) whenever the server was slower than the
+    // encoder for a moment, and the pool kept it.
+    let bodies = BodyPool::new(cfg.concurrency.max(1) + 1, cfg.batch_bytes + (1 << 20));
     let shared = Arc::new(Shared {
         client,
         bodies,
@@ -127,8 +129,8 @@ pub async fn run_elasticsearch(
                             delivery = halves.next();
                         }
                     }
-                    let full = std::mem::replace(&mut current, shared.bodies.request());
-                    dispatch(&shared, &slots, full).await;
+                    dispatch(&shared, &slots, std::mem::take(&mut current)).await;
+                    current = shared.bodies.request();
                     oldest = None;
                 }
                 if let Some(d) = delivery {
@@ -138,8 +140,8 @@ pub async fn run_elasticsearch(
             }
             _ = ticker.tick() => {
                 if oldest.is_some_and(|t| t.elapsed() >= flush_every) {
-                    let due = std::mem::replace(&mut current, shared.bodies.request());
-                    dispatch(&shared, &slots, due).await;
+                    dispatch(&shared, &slots, std::mem::take(&mut current)).await;
+                    current = shared.bodies.request();
                     oldest = None;
                 }
             }
