@@ -30,10 +30,41 @@ struct Inner {
     /// namespace → pod name → entry; nested so that a lookup needs no owned key.
     /// B-trees: with thousands of pods, about two thirds of the room of hash tables, which
     /// are half empty after they grow; looked up when the cache changes, not per line.
-    pods: BTreeMap<CompactString, BTreeMap<CompactString, Entry>>,
+    pods: BTreeMap<CompactString, BTreeMap<PodName, Entry>>,
     /// During a relist: the pods listed so far; the others were deleted while unwatched.
     relisting: Option<HashSet<(CompactString, CompactString)>>,
     live: usize,
+}
+
+/// A pod name as the key of its entry: read from one of the entry's own incarnations (the live
+/// one when there is one) rather than a copy, which cost 24 bytes inline and most names again on
+/// the heap. Ordered and borrowed as the name, so that a lookup needs no owned key.
+struct PodName(Arc<PodMeta>);
+
+impl std::borrow::Borrow<str> for PodName {
+    fn borrow(&self) -> &str {
+        self.0.name()
+    }
+}
+
+impl PartialEq for PodName {
+    fn eq(&self, other: &PodName) -> bool {
+        self.0.name() == other.0.name()
+    }
+}
+
+impl Eq for PodName {}
+
+impl PartialOrd for PodName {
+    fn partial_cmp(&self, other: &PodName) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for PodName {
+    fn cmp(&self, other: &PodName) -> std::cmp::Ordering {
+        self.0.name().cmp(other.0.name())
+    }
 }
 
 #[derive(Default)]
@@ -131,24 +162,29 @@ impl PodStore {
         if let Some(seen) = &mut inner.relisting {
             seen.insert((meta.namespace().into(), meta.name().into()));
         }
-        let entry = inner
-            .pods
-            .entry(meta.namespace().into())
-            .or_default()
-            .entry(meta.name().into())
-            .or_default();
+        let names = inner.pods.entry(meta.namespace().into()).or_default();
+        if names
+            .get(meta.name())
+            .is_some_and(|e| e.live.as_deref() == Some(&meta))
+        {
+            return;
+        }
+        // Taken out and put back under the new version as its key, so that the key never
+        // keeps an old version alive.
+        let mut entry = names.remove(meta.name()).unwrap_or_default();
         let mut added = 0;
         match &entry.live {
-            Some(cur) if **cur == meta => return,
             Some(cur) if cur.uid() != meta.uid() => {
                 // Deleted and created again while the watch was not looking.
                 let old = Arc::clone(cur);
-                push_gone(entry, now, old);
+                push_gone(&mut entry, now, old);
             }
             Some(_) => {}
             None => added = 1,
         }
-        entry.live = Some(Arc::new(meta));
+        let meta = Arc::new(meta);
+        entry.live = Some(Arc::clone(&meta));
+        names.insert(PodName(meta), entry);
         inner.live += added;
         drop(inner);
         self.bump();
@@ -186,7 +222,8 @@ impl PodStore {
         let mut removed = 0;
         for (ns, names) in inner.pods.iter_mut() {
             for (name, entry) in names.iter_mut() {
-                if entry.live.is_some() && !seen.contains(&(ns.clone(), name.clone())) {
+                let listed = seen.contains(&(ns.clone(), CompactString::from(name.0.name())));
+                if entry.live.is_some() && !listed {
                     if let Some(old) = entry.live.take() {
                         push_gone(entry, now, old);
                         removed += 1;
@@ -254,6 +291,30 @@ mod tests {
         assert_eq!(label(s.lookup("ns", "a", "c1")).as_deref(), Some("v2"));
         assert_eq!(s.lookup("other", "a", "c1"), None);
         assert_eq!(s.live_pods(), 1);
+    }
+
+    #[test]
+    fn a_changed_pod_keeps_no_old_version_alive() {
+        // The entry's key is one of its incarnations: it must follow the live one.
+        let s = PodStore::new(Duration::from_secs(60));
+        let t = Instant::now();
+        s.apply(meta("a", "u1", "v1", &["c1"]), t);
+        let v1 = s.lookup("ns", "a", "c1").unwrap();
+        s.apply(meta("a", "u1", "v2", &["c1"]), t);
+        assert_eq!(
+            Arc::strong_count(&v1),
+            1,
+            "only this test holds the first version"
+        );
+        let v2 = s.lookup("ns", "a", "c1").unwrap();
+        assert_eq!(
+            Arc::strong_count(&v2),
+            3,
+            "the entry's live version, its key, and this"
+        );
+        s.apply(meta("b", "u2", "v1", &["c2"]), t);
+        assert_eq!(label(s.lookup("ns", "b", "c2")).as_deref(), Some("v1"));
+        assert_eq!(s.live_pods(), 2);
     }
 
     #[test]
