@@ -430,14 +430,12 @@ mod tests {
         let too_long = format!("/x/{id}0.log");
         assert_eq!(container_id_in(Path::new(&too_long)), None);
     }
-}
-#[cfg(test)]
-mod size {
+
     #[test]
     fn a_tailer_fits_a_256_byte_block() {
         // A node keeps one per file, boxed: glibc hands out 256 bytes for up to 248, 272 past
         // that (the bench's 2,000 files; docs/performance.md item 27).
-        let size = std::mem::size_of::<super::Tailer>();
+        let size = std::mem::size_of::<Tailer>();
         assert!(size <= 248, "{size}");
     }
 }

@@ -397,15 +397,18 @@ mod tests {
     #[test]
     fn shared_keys_are_kept_once_and_long_ones_in_the_pod() {
         let long = "k".repeat(super::super::key_table::MAX_KEY_BYTES + 1);
-        let m = PodMeta::new(PodMetaParts {
-            namespace: "ns",
-            name: "web",
-            uid: "u",
-            labels: vec![("app", "web"), (long.as_str(), "x")],
-            annotations: vec![("app", "again")],
-            container_ids: vec!["c"],
-            ..PodMetaParts::default()
-        });
+        let make = || {
+            PodMeta::new(PodMetaParts {
+                namespace: "ns",
+                name: "web",
+                uid: "u",
+                labels: vec![("app", "web"), (long.as_str(), "x")],
+                annotations: vec![("app", "again")],
+                container_ids: vec!["c"],
+                ..PodMetaParts::default()
+            })
+        };
+        let m = make();
         assert_eq!(
             m.labels().collect::<Vec<_>>(),
             [("app", "web"), (long.as_str(), "x")]
@@ -414,17 +417,9 @@ mod tests {
         assert!(m.has_container("c") && m.containers() == 1);
         // The text holds the long key but not `app` (twice), nor the container id.
         assert_eq!(&*m.text, format!("nswebuweb{long}xagain"));
-        let same = PodMeta::new(PodMetaParts {
-            namespace: "ns",
-            name: "web",
-            uid: "u",
-            labels: vec![("app", "web"), (long.as_str(), "x")],
-            annotations: vec![("app", "again")],
-            container_ids: vec!["c"],
-            ..PodMetaParts::default()
-        });
         assert_eq!(
-            m, same,
+            m,
+            make(),
             "the same pod compares equal (a status update changes nothing)"
         );
     }

@@ -129,8 +129,7 @@ pub async fn run_elasticsearch(
                             delivery = halves.next();
                         }
                     }
-                    dispatch(&shared, &slots, std::mem::take(&mut current)).await;
-                    current = shared.bodies.request();
+                    send_and_renew(&shared, &slots, &mut current).await;
                     oldest = None;
                 }
                 if let Some(d) = delivery {
@@ -140,8 +139,7 @@ pub async fn run_elasticsearch(
             }
             _ = ticker.tick() => {
                 if oldest.is_some_and(|t| t.elapsed() >= flush_every) {
-                    dispatch(&shared, &slots, std::mem::take(&mut current)).await;
-                    current = shared.bodies.request();
+                    send_and_renew(&shared, &slots, &mut current).await;
                     oldest = None;
                 }
             }
@@ -179,6 +177,14 @@ async fn detect(shared: &Shared) -> EsFlavor {
         }
         tokio::time::sleep(backoff.next_delay()).await;
     }
+}
+
+/// Sends the request being filled and starts the next in a buffer taken only once the sent one
+/// has its slot: by then a finished request has given its buffer back, so the pool never needs
+/// more than one per slot and the one being filled.
+async fn send_and_renew(shared: &Arc<Shared>, slots: &Arc<Semaphore>, current: &mut BulkRequest) {
+    dispatch(shared, slots, std::mem::take(current)).await;
+    *current = shared.bodies.request();
 }
 
 async fn dispatch(shared: &Arc<Shared>, slots: &Arc<Semaphore>, req: BulkRequest) {
