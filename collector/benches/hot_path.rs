@@ -1,6 +1,6 @@
 //! Micro-benchmarks of the collector's hot path, so that a regression shows where it happens:
-//! Docker and CRI line decoding, the whole-line JSON merge, a line becoming a record, and the
-//! checkpoint file. The lines are shaped like the standard benchmark workload's (120-byte
+//! Docker and CRI line decoding, JSON string escaping (every CRI message), the whole-line JSON
+//! merge, a line becoming a record, and the checkpoint file. The lines are shaped like the standard benchmark workload's (120-byte
 //! messages, half of them JSON objects). Run with `cargo bench -p logship-collector`.
 
 use std::hint::black_box;
@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use logship_collector::json_merge::MergedObject;
+use logship_collector::json_text::JsonText;
 use logship_collector::line_decoder::LineDecoder;
 use logship_collector::pod_ref::PodRef;
 use logship_collector::{cri, docker, CheckpointStore, CollectorStats, DecodeOptions, Source, Tag};
@@ -39,6 +40,19 @@ fn decoding(c: &mut Criterion) {
     for (name, line) in [("cri_text", CRI_TEXT), ("cri_json", CRI_JSON)] {
         g.throughput(Throughput::Bytes(line.len() as u64));
         g.bench_function(name, |b| b.iter(|| cri::decode(black_box(line))));
+    }
+    g.finish();
+}
+
+/// A CRI message becoming the `log` value: plain text (nothing to escape) and a JSON line (a
+/// backslash before each quote).
+fn escaping(c: &mut Criterion) {
+    let mut g = c.benchmark_group("json_escape");
+    let plain = &CRI_TEXT[CRI_TEXT.len() - 120..];
+    let plain = std::str::from_utf8(plain).unwrap_or_default();
+    for (name, text) in [("plain", plain), ("json_line", MERGED)] {
+        g.throughput(Throughput::Bytes(text.len() as u64));
+        g.bench_function(name, |b| b.iter(|| JsonText::escape(black_box(text))));
     }
     g.finish();
 }
@@ -127,5 +141,5 @@ fn checkpoints(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, decoding, merging, records, checkpoints);
+criterion_group!(benches, decoding, escaping, merging, records, checkpoints);
 criterion_main!(benches);

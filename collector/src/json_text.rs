@@ -13,8 +13,8 @@ pub struct JsonText(String);
 impl JsonText {
     /// Escapes plain text.
     pub fn escape(text: &str) -> JsonText {
-        // Room for a few escapes (a JSON line escapes each of its quotes).
-        let mut out = String::with_capacity(text.len() + text.len() / 8 + 8);
+        // Sized by `escape_into`: exactly for plain text, by a count of the escapes otherwise.
+        let mut out = String::new();
         escape_into(text, &mut out);
         JsonText(out)
     }

@@ -171,7 +171,8 @@ impl DocumentEncoder {
         // duplicates are found among the raw keys, on the stack.
         const FEW: usize = 16;
         let dots = self.opts.replace_dots;
-        let plain = |k: &str| !(k.contains('\\') || (dots && k.contains('.')));
+        // One pass over the short key, inline: two searches per key cost 3 % of the agent.
+        let plain = |k: &str| !k.bytes().any(|b| b == b'\\' || (dots && b == b'.'));
         if count <= FEW && fields.clone().all(|(k, _)| plain(k)) {
             let mut seen = [""; FEW];
             let mut n = 0;
