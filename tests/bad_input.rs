@@ -190,6 +190,36 @@ fn garbage_answers_are_retried_until_the_documents_are_in() {
 }
 
 #[test]
+fn an_answer_one_item_short_is_not_taken_for_the_whole_request() {
+    // `errors: false` with fewer items than documents: the agent cannot tell which documents
+    // the answer is for, so it sends the request again (its ids make that safe).
+    let es = EsDouble::start(EsOptions::default()).expect("es");
+    es.set_faults(Faults {
+        short_next_responses: 1,
+        ..Faults::default()
+    });
+    let node = Node::new();
+    let n = 500;
+    write_lines(&node, n);
+    let agent = Agent::start(node.dir.path(), &["run"], &env_for(&node, &es));
+    assert!(
+        eventually(Duration::from_secs(60), || es.stats().distinct_docs >= n
+            && es.stats().short_responses == 1
+            && es.stats().raw_docs > n),
+        "{:?}\n{}",
+        es.stats(),
+        agent.stderr()
+    );
+    let (status, log) = agent.terminate();
+    assert!(status.success(), "{log}");
+    let s = es.stats();
+    assert_eq!(s.distinct_docs, n);
+    // Only the request answered short went again.
+    assert!(s.raw_docs - n <= n, "{s:?}");
+    assert_eq!(log.matches("items for").count(), 1, "{log}");
+}
+
+#[test]
 fn refused_documents_go_to_the_dead_letter_file_and_block_nothing() {
     let es = EsDouble::start(EsOptions::default()).expect("es");
     es.set_faults(Faults {

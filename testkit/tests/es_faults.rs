@@ -251,6 +251,32 @@ fn garbage_response_is_not_json_but_applied() {
 }
 
 #[test]
+fn short_response_leaves_out_the_last_item_but_applies_all() {
+    let es = start(EsVersion::Es7_17_27);
+    set(
+        &es,
+        Faults {
+            short_next_responses: 1,
+            ..Faults::default()
+        },
+    );
+    let path = "/_bulk?filter_path=errors,items.*.error,items.*.status";
+    let r = bulk(es.addr(), path, TWO);
+    assert_eq!(
+        r.text(),
+        r#"{"errors":false,"items":[{"index":{"status":201}}]}"#
+    );
+    let s = es.stats();
+    assert_eq!((s.short_responses, s.raw_docs), (1, 2));
+    assert_eq!(
+        bulk(es.addr(), "/_bulk", TWO).json()["items"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+}
+
+#[test]
 fn down_resets_every_connection_and_spares_control() {
     let es = start(EsVersion::Es7_17_27);
     let mut idle = Conn::open(es.addr());

@@ -41,12 +41,11 @@ pub enum BulkOutcome {
 struct BulkHead {
     errors: bool,
     #[serde(default)]
-    #[allow(dead_code)] // read for its checks only
-    items: CheckedItems,
+    items: Option<CheckedItems>,
 }
 
-#[derive(Default)]
-struct CheckedItems;
+/// How many items there were.
+struct CheckedItems(usize);
 
 impl<'de> Deserialize<'de> for CheckedItems {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -60,8 +59,11 @@ impl<'de> Deserialize<'de> for CheckedItems {
                 self,
                 mut seq: A,
             ) -> Result<CheckedItems, A::Error> {
-                while seq.next_element::<CheckedItem>()?.is_some() {}
-                Ok(CheckedItems)
+                let mut n = 0;
+                while seq.next_element::<CheckedItem>()?.is_some() {
+                    n += 1;
+                }
+                Ok(CheckedItems(n))
             }
         }
         d.deserialize_seq(Items)
@@ -98,16 +100,21 @@ pub fn parse(body: &[u8], expected: usize) -> Result<BulkOutcome, String> {
         format!("unreadable _bulk response ({e}): {head:?}")
     };
     let head: BulkHead = serde_json::from_slice(body).map_err(unreadable)?;
+    let miscounted =
+        |items: usize| format!("_bulk response has {items} items for {expected} documents");
     if !head.errors {
-        return Ok(BulkOutcome::AllAccepted);
+        // The items, when listed (the agent's `filter_path` keeps them), must be one per
+        // document, as on the path below: a server that read the body differently would
+        // otherwise have its answer taken for documents it never saw. Without them, `errors`
+        // false is the server's word that every document was taken.
+        return match head.items {
+            Some(CheckedItems(n)) if n != expected => Err(miscounted(n)),
+            _ => Ok(BulkOutcome::AllAccepted),
+        };
     }
     let resp: BulkResponse = serde_json::from_slice(body).map_err(unreadable)?;
     if resp.items.len() != expected {
-        return Err(format!(
-            "_bulk response has {} items for {} documents",
-            resp.items.len(),
-            expected
-        ));
+        return Err(miscounted(resp.items.len()));
     }
     let mut out = Vec::with_capacity(expected);
     for item in resp.items {
@@ -183,6 +190,19 @@ mod tests {
         ] {
             assert!(parse(bad, 1).is_err(), "{}", String::from_utf8_lossy(bad));
         }
+        // As many items as documents, whether or not one failed.
+        let two =
+            br#"{"errors":false,"items":[{"index":{"status":201}},{"index":{"status":201}}]}"#;
+        assert_eq!(parse(two, 2), Ok(BulkOutcome::AllAccepted));
+        for expected in [1, 3] {
+            assert_eq!(
+                parse(two, expected),
+                Err(format!(
+                    "_bulk response has 2 items for {expected} documents"
+                ))
+            );
+        }
+        assert!(parse(br#"{"errors":false,"items":[]}"#, 1).is_err());
     }
 
     #[test]

@@ -38,6 +38,9 @@ pub struct Faults {
     pub down: bool,
     /// Apply the next N bulk requests, then answer 200 with a body that is not JSON.
     pub garbage_next_responses: u32,
+    /// Apply the next N bulk requests, then answer with their last item left out (what a proxy
+    /// or a server that read the body differently would give: one item short of the documents).
+    pub short_next_responses: u32,
     /// Faults also hit `GET /` and `HEAD /` (the agent's version probe).
     pub include_root: bool,
     /// A pattern (`*` matches any text) on `METHOD /path` (no query string), e.g. `DELETE /*`:
@@ -64,6 +67,7 @@ impl Default for Faults {
             drop_next_responses: 0,
             down: false,
             garbage_next_responses: 0,
+            short_next_responses: 0,
             include_root: false,
             fail_match: String::new(),
             skip_next_requests: 0,
@@ -78,6 +82,7 @@ pub(crate) enum RequestFault {
     Fail(u16),
     Drop,
     Garbage,
+    Short,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -174,6 +179,10 @@ impl FaultState {
         if f.garbage_next_responses > 0 {
             f.garbage_next_responses -= 1;
             return RequestFault::Garbage;
+        }
+        if f.short_next_responses > 0 {
+            f.short_next_responses -= 1;
+            return RequestFault::Short;
         }
         RequestFault::None
     }

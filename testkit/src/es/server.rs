@@ -22,6 +22,7 @@ use tokio_rustls::TlsAcceptor;
 
 use super::error::EsError;
 use super::faults::{injected_failure, RequestFault};
+use super::json::Json;
 use super::reply::{Body, Reply, JSON};
 use super::routes::{self, Route};
 use super::{control, Shared};
@@ -358,6 +359,16 @@ async fn handle(
                 JSON,
             ),
         };
+    }
+    if fault == RequestFault::Short {
+        if let Body::Json(Json::Obj(fields)) = &mut reply.body {
+            for (key, value) in fields.iter_mut() {
+                if let (true, Json::Arr(items)) = (key == "items", value) {
+                    items.pop();
+                }
+            }
+        }
+        shared.with_stats(|s| s.short_responses += 1);
     }
     let status = reply.status;
     shared.with_stats(|s| {

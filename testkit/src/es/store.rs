@@ -71,6 +71,8 @@ pub struct EsStats {
     pub injected_request_failures: u64,
     pub dropped_responses: u64,
     pub garbage_responses: u64,
+    /// Responses sent one item short (`short_next_responses`).
+    pub short_responses: u64,
     pub reset_connections: u64,
     pub indices: BTreeMap<String, IndexStats>,
 }
