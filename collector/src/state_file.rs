@@ -89,14 +89,20 @@ fn replace_with(
     write: impl FnOnce(&mut File) -> io::Result<()>,
 ) -> io::Result<()> {
     let tmp = dir.join(format!("{name}.tmp"));
-    {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)?;
-        write(&mut f)?;
-        f.sync_all()?;
+    let written = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)
+        .and_then(|mut f| {
+            write(&mut f)?;
+            f.sync_all()
+        });
+    if let Err(e) = written {
+        // The old file is untouched; a half-written copy beside it would only mislead whoever
+        // looks at the state directory (the next write truncates it anyway).
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
     }
     fs::rename(&tmp, dir.join(name))?;
     // The rename is durable only once the directory is.
@@ -148,6 +154,34 @@ mod tests {
         );
         assert!(unseal(&text.as_bytes()[..text.len() - 3]).is_err());
         assert!(unseal(b"").is_err());
+    }
+
+    #[test]
+    fn a_write_that_fails_partway_leaves_the_old_file_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        replace_sealed(dir.path(), "f", |w| w.write_all(b"old body")).unwrap();
+        let before = fs::read(dir.path().join("f")).unwrap();
+        // Half a body (more than the writer's buffer, so some of it reached the file), then a
+        // failure, as a full disk would give.
+        let failed = replace_sealed(dir.path(), "f", |w| {
+            w.write_all(&vec![b'x'; 64 * 1024])?;
+            Err(io::Error::other("disk full"))
+        });
+        assert_eq!(failed.map_err(|e| e.to_string()), Err("disk full".into()));
+        let after = fs::read(dir.path().join("f")).unwrap();
+        assert_eq!(after, before);
+        assert_eq!(unseal(&after), Ok("old body"));
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["f"], "no half-written copy left beside it");
+        // And the next write goes through.
+        replace_sealed(dir.path(), "f", |w| w.write_all(b"new body")).unwrap();
+        assert_eq!(
+            unseal(&fs::read(dir.path().join("f")).unwrap()),
+            Ok("new body")
+        );
     }
 
     #[test]
