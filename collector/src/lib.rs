@@ -18,6 +18,7 @@ pub mod docker;
 pub mod file_source;
 pub mod fingerprint;
 pub mod forward_input;
+pub mod http_client;
 pub mod journald;
 pub mod json_escape;
 pub mod json_merge;

@@ -15,13 +15,10 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper::header::{HeaderValue, ACCEPT, AUTHORIZATION};
 use hyper::Request;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use rustls::ClientConfig;
 
 use super::summary::Summary;
+use crate::http_client::{https_client, HttpsClient};
 use crate::tls::{TlsClient, TlsSettingNames};
 
 /// The largest summary read: a node with hundreds of pods answers a few MiB.
@@ -92,7 +89,7 @@ impl KubeletTls {
 }
 
 pub struct KubeletClient {
-    http: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
+    http: HttpsClient<Empty<Bytes>>,
     summary_url: String,
     token_file: Option<PathBuf>,
     timeout: Duration,
@@ -107,20 +104,9 @@ impl KubeletClient {
         tls: ClientConfig,
         timeout: Duration,
     ) -> KubeletClient {
-        let mut tls = tls;
-        // The connector sets the ALPN protocols itself (http/1.1) and refuses preset ones.
-        tls.alpn_protocols.clear();
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(timeout));
-        connector.enforce_http(false);
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(connector);
         KubeletClient {
-            http: Client::builder(TokioExecutor::new()).build(connector),
+            // hyper-util's default idle time.
+            http: https_client(tls, timeout, Duration::from_secs(90)),
             summary_url: format!("{}/stats/summary", base_url.trim_end_matches('/')),
             token_file,
             timeout,

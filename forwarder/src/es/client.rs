@@ -9,11 +9,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use hyper::{Method, Request};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 
+use logship_collector::http_client::{https_client, HttpsClient};
 use logship_collector::tls::TlsClient;
 
 /// One Elasticsearch endpoint: `http(s)://host:port[/prefix]`, without a trailing slash and
@@ -74,7 +71,7 @@ pub enum SendError {
 pub const BULK_PATH: &str = "/_bulk?filter_path=errors,items.*.error,items.*.status";
 
 pub struct EsClient {
-    http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    http: HttpsClient<Full<Bytes>>,
     targets: Vec<EsTarget>,
     current: AtomicUsize,
     timeout: Duration,
@@ -103,24 +100,11 @@ impl EsClient {
                 ));
             }
         }
-        let mut tls = match tls {
+        let tls = match tls {
             Some(config) => (*config).clone(),
             None => TlsClient::default().client_config()?,
         };
-        // The connector sets the ALPN protocols itself (http/1.1) and refuses preset ones.
-        tls.alpn_protocols.clear();
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(Duration::from_secs(5)));
-        connector.enforce_http(false);
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(connector);
-        let http = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build(connector);
+        let http = https_client(tls, Duration::from_secs(5), Duration::from_secs(30));
         Ok(EsClient {
             http,
             targets,
