@@ -77,19 +77,25 @@ impl ForwardEncoder {
     /// One frame per tag, tags in order of first appearance, records in order within a tag.
     pub fn encode(&mut self, records: &[Record]) -> Chunk {
         let mut frames: Vec<Frame> = Vec::new();
+        // A file's tag is spelled out from its path: once per source and batch, not once per
+        // run of its records (files take turns within a batch). Sources of one tag (a file
+        // whose pod changed) share a frame.
         let mut by_tag: HashMap<Cow<'_, str>, usize> = HashMap::new();
+        let mut by_source: HashMap<*const Source, usize> = HashMap::new();
         let mut last: Option<(*const Source, usize)> = None;
         for r in records {
             let ptr = Arc::as_ptr(&r.source);
             let i = match last {
                 Some((p, i)) if p == ptr => i,
-                _ => *by_tag.entry(r.source.tag()).or_insert_with_key(|tag| {
-                    frames.push(Frame {
-                        tag: tag.to_string(),
-                        count: 0,
-                        entries: Vec::new(),
-                    });
-                    frames.len() - 1
+                _ => *by_source.entry(ptr).or_insert_with(|| {
+                    *by_tag.entry(r.source.tag()).or_insert_with_key(|tag| {
+                        frames.push(Frame {
+                            tag: tag.to_string(),
+                            count: 0,
+                            entries: Vec::new(),
+                        });
+                        frames.len() - 1
+                    })
                 }),
             };
             last = Some((ptr, i));

@@ -68,6 +68,38 @@ fn get<'a>(map: &'a Value, key: &str) -> &'a Value {
 }
 
 #[test]
+fn sources_of_one_tag_share_its_frame_in_order() {
+    // A file whose pod changed has a new source with the same tag.
+    let (a, b, a_again) = (
+        source("kube.a", true),
+        source("kube.b", false),
+        source("kube.a", false),
+    );
+    let records = vec![
+        record(&a, "a0\n", None),
+        record(&b, "b0\n", None),
+        record(&a_again, "a1\n", None),
+        record(&a, "a2\n", None),
+        record(&b, "b1\n", None),
+    ];
+    let chunk = ForwardEncoder::new().encode(&records);
+    let tags: Vec<_> = chunk
+        .frames
+        .iter()
+        .map(|f| (f.tag.as_str(), f.count))
+        .collect();
+    assert_eq!(tags, [("kube.a", 3), ("kube.b", 2)]);
+    let mut wire = Vec::new();
+    message(&chunk.frames[0], None, Compress::None, &mut wire);
+    let (_, entries, _) = decode_message(&wire);
+    let logs: Vec<_> = entries
+        .iter()
+        .map(|e| get(&e[1], "log").as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(logs, ["a0\n", "a1\n", "a2\n"]);
+}
+
+#[test]
 fn frames_group_by_tag_and_entries_carry_the_document_less_timestamp_and_tag() {
     let a = source("kube.a", true);
     let b = source("kube.b", false);
