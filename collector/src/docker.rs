@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::json_escape::first_escaped;
+use crate::json_escape::{escapes_at, ESCAPE_BLOCK};
 use crate::json_text::JsonText;
 use crate::record::Stream;
 
@@ -74,23 +74,43 @@ fn decode_exact(line: &[u8]) -> Option<DockerLine<'_>> {
 /// control characters, i.e. exactly what may be copied into a JSON document as it is.
 ///
 /// The bytes that matter (quote, backslash, control characters) are found sixteen at a time, as
-/// escaping finds them: most of a line has none.
+/// escaping finds them, and every one of a block is dealt with from the block's mask: most of a
+/// line has none, and a JSON line has one every few bytes.
 fn json_string_content(b: &[u8]) -> Option<(&str, &[u8])> {
-    let mut i = 0;
-    loop {
-        i += first_escaped(b.get(i..)?)?;
-        match b[i] {
-            b'"' => break,
-            b'\\' => match *b.get(i + 1)? {
-                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
-                b'u' if b.get(i + 2..i + 6)?.iter().all(u8::is_ascii_hexdigit) => i += 6,
-                _ => return None,
-            },
-            _ => return None, // a raw control character
+    let mut block = 0;
+    let end = 'found: loop {
+        if block >= b.len() {
+            return None; // no closing quote
         }
-    }
-    let text = std::str::from_utf8(&b[..i]).ok()?;
-    Some((text, &b[i + 1..]))
+        let mut mask = escapes_at(b, block);
+        let mut next = block + ESCAPE_BLOCK;
+        while mask != 0 {
+            let at = block + mask.trailing_zeros() as usize;
+            match b[at] {
+                b'"' => break 'found at,
+                b'\\' => {
+                    let past = at
+                        + match *b.get(at + 1)? {
+                            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => 2,
+                            b'u' if b.get(at + 2..at + 6)?.iter().all(u8::is_ascii_hexdigit) => 6,
+                            _ => return None,
+                        };
+                    // The escaped byte may itself be a quote or backslash: skip what the
+                    // escape covers, in this block or past it.
+                    if past >= next {
+                        next = past;
+                        mask = 0;
+                    } else {
+                        mask &= u32::MAX << (past - block);
+                    }
+                }
+                _ => return None, // a raw control character
+            }
+        }
+        block = next;
+    };
+    let text = std::str::from_utf8(&b[..end]).ok()?;
+    Some((text, &b[end + 1..]))
 }
 
 fn decode_any(line: &[u8]) -> Result<DockerLine<'_>, DockerError> {
@@ -151,6 +171,27 @@ mod tests {
             let fast = decode_exact(line).expect("exact shape");
             let slow = decode_any(line).expect("general parse");
             assert_eq!(fast, slow, "{}", String::from_utf8_lossy(line));
+        }
+    }
+
+    #[test]
+    fn escapes_at_every_offset_of_the_scan_agree_with_the_general_parse() {
+        // Each piece at every offset around the sixteen-byte blocks, twice in a row (escapes
+        // that follow each other, or straddle a block's end), then more text.
+        let pieces = [
+            r#"\""#, r"\\", r"\/", r"\n", r"\u00e9", r"\u003c", r#"\\\""#, r#"\\""#, "é", "\t",
+            r"\q", r"\u12", r"\", "\u{1}",
+        ];
+        for piece in pieces {
+            for pad in 0..40 {
+                let content = format!("{}{piece}{piece}{}", "a".repeat(pad), "b".repeat(pad % 7));
+                let line = format!(r#"{{"log":"{content}","stream":"stdout","time":"t"}}"#);
+                let fast = decode_exact(line.as_bytes());
+                match decode_any(line.as_bytes()) {
+                    Ok(slow) => assert_eq!(fast, Some(slow), "{line}"),
+                    Err(_) => assert_eq!(fast, None, "{line}"),
+                }
+            }
         }
     }
 

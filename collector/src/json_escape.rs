@@ -250,6 +250,24 @@ fn escaped_flags(w: u64) -> u64 {
 
 const BLOCK: usize = 16;
 
+/// How many bytes [`escapes_at`] looks at.
+pub(crate) const ESCAPE_BLOCK: usize = BLOCK;
+
+/// One bit per byte to escape among the sixteen bytes at `i` (bit `k` for `bytes[i + k]`),
+/// or among those left when there are fewer.
+#[inline]
+pub(crate) fn escapes_at(bytes: &[u8], i: usize) -> u32 {
+    match block_at(bytes, i) {
+        Some(block) => escape_mask(block),
+        None => {
+            let rest = bytes.get(i..).unwrap_or_default();
+            let mut block = [b' '; BLOCK];
+            block[..rest.len()].copy_from_slice(rest);
+            escape_mask(block)
+        }
+    }
+}
+
 /// The sixteen bytes at `i`, if there are sixteen.
 #[inline]
 fn block_at(bytes: &[u8], i: usize) -> Option<[u8; BLOCK]> {
