@@ -11,16 +11,6 @@ use logship_testkit::es::{EsDouble, EsOptions, Faults};
 
 const T: &str = "2026-11-22T10:00:00.000000001Z";
 
-fn env_for(node: &Node, es: &EsDouble) -> Vec<(&'static str, String)> {
-    vec![
-        ("ES_SERVER", es.url()),
-        ("LOGSHIP_INPUT_GLOB", node.glob()),
-        ("LOGSHIP_STATE_DIR", node.state_dir().display().to_string()),
-        ("LOGSHIP_FLUSH_INTERVAL", "100ms".into()),
-        ("LOGSHIP_REFRESH_INTERVAL", "100ms".into()),
-    ]
-}
-
 fn logs(es: &EsDouble) -> Vec<String> {
     es.docs()
         .iter()
@@ -50,7 +40,7 @@ fn malformed_lines_ship_as_text_and_nothing_else_is_lost() {
     let c = node.container("cri", "default", "app", 2);
     c.append(b"2026-11-22T10:00:00.5Z stdout F caf\xe9 ok\n2026-11-22T10:00:00.6Z stdout F fine\n");
 
-    let agent = Agent::start(node.dir.path(), &["run"], &env_for(&node, &es));
+    let agent = Agent::start(node.dir.path(), &["run"], &node.agent_env(es.url()));
     assert!(
         eventually(Duration::from_secs(30), || es.stats().distinct_docs >= 9),
         "got {:?}\n{}",
@@ -121,7 +111,7 @@ fn a_file_deleted_while_it_is_read_is_read_to_its_end() {
     }
     f.append(text.as_bytes());
     other.append(docker_line("other 0", "stdout", T, false).as_bytes());
-    let mut env = env_for(&node, &es);
+    let mut env = node.agent_env(es.url());
     env.push(("LOGSHIP_MEM_BUF_LIMIT", "1MiB".into()));
     env.push(("LOGSHIP_BATCH_BYTES", "128KiB".into()));
     let agent = Agent::start(node.dir.path(), &["run"], &env);
@@ -152,6 +142,16 @@ fn a_file_deleted_while_it_is_read_is_read_to_its_end() {
     assert_eq!(es.stats().duplicates, 0);
 }
 
+/// An agent shipping `n` lines to an Elasticsearch double that starts with `faults`.
+fn ship_through(faults: Faults, n: u64) -> (EsDouble, Node, Agent) {
+    let es = EsDouble::start(EsOptions::default()).expect("es");
+    es.set_faults(faults);
+    let node = Node::new();
+    write_lines(&node, n);
+    let agent = Agent::start(node.dir.path(), &["run"], &node.agent_env(es.url()));
+    (es, node, agent)
+}
+
 fn write_lines(node: &Node, n: u64) {
     let f = node.container("app", "default", "app", 5);
     let mut text = String::new();
@@ -163,15 +163,14 @@ fn write_lines(node: &Node, n: u64) {
 
 #[test]
 fn garbage_answers_are_retried_until_the_documents_are_in() {
-    let es = EsDouble::start(EsOptions::default()).expect("es");
-    es.set_faults(Faults {
-        garbage_next_responses: 3,
-        ..Faults::default()
-    });
-    let node = Node::new();
     let n = 500;
-    write_lines(&node, n);
-    let agent = Agent::start(node.dir.path(), &["run"], &env_for(&node, &es));
+    let (es, _node, agent) = ship_through(
+        Faults {
+            garbage_next_responses: 3,
+            ..Faults::default()
+        },
+        n,
+    );
     assert!(
         eventually(Duration::from_secs(60), || es.stats().distinct_docs >= n
             && es.stats().garbage_responses == 3),
@@ -193,15 +192,14 @@ fn garbage_answers_are_retried_until_the_documents_are_in() {
 fn an_answer_one_item_short_is_not_taken_for_the_whole_request() {
     // `errors: false` with fewer items than documents: the agent cannot tell which documents
     // the answer is for, so it sends the request again (its ids make that safe).
-    let es = EsDouble::start(EsOptions::default()).expect("es");
-    es.set_faults(Faults {
-        short_next_responses: 1,
-        ..Faults::default()
-    });
-    let node = Node::new();
     let n = 500;
-    write_lines(&node, n);
-    let agent = Agent::start(node.dir.path(), &["run"], &env_for(&node, &es));
+    let (es, _node, agent) = ship_through(
+        Faults {
+            short_next_responses: 1,
+            ..Faults::default()
+        },
+        n,
+    );
     assert!(
         eventually(Duration::from_secs(60), || es.stats().distinct_docs >= n
             && es.stats().short_responses == 1
@@ -221,15 +219,14 @@ fn an_answer_one_item_short_is_not_taken_for_the_whole_request() {
 
 #[test]
 fn refused_documents_go_to_the_dead_letter_file_and_block_nothing() {
-    let es = EsDouble::start(EsOptions::default()).expect("es");
-    es.set_faults(Faults {
-        fail_item_status_next: 2,
-        ..Faults::default()
-    });
-    let node = Node::new();
     let n = 500;
-    write_lines(&node, n);
-    let agent = Agent::start(node.dir.path(), &["run"], &env_for(&node, &es));
+    let (es, node, agent) = ship_through(
+        Faults {
+            fail_item_status_next: 2,
+            ..Faults::default()
+        },
+        n,
+    );
     let dead = node.state_dir().join("dead-letter.ndjson");
     let dead_lines = || {
         std::fs::read_to_string(&dead)

@@ -15,13 +15,11 @@ use logship_testkit::es::{EsDouble, EsOptions, Faults};
 const T: &str = "2026-11-22T10:00:00.000000001Z";
 
 fn env_for(node: &Node, es: &EsDouble, glob: Option<String>) -> Vec<(&'static str, String)> {
-    vec![
-        ("ES_SERVER", es.url()),
-        ("LOGSHIP_INPUT_GLOB", glob.unwrap_or_else(|| node.glob())),
-        ("LOGSHIP_STATE_DIR", node.state_dir().display().to_string()),
-        ("LOGSHIP_FLUSH_INTERVAL", "100ms".into()),
-        ("LOGSHIP_REFRESH_INTERVAL", "100ms".into()),
-    ]
+    let env = node.agent_env(es.url());
+    match glob {
+        Some(glob) => with_env(env, "LOGSHIP_INPUT_GLOB", glob),
+        None => env,
+    }
 }
 
 /// Every marker `<prefix><n>` for n < count must be held exactly once.

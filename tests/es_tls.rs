@@ -33,13 +33,7 @@ fn write_lines(node: &Node, n: usize) {
 }
 
 fn base_env(node: &Node, es: &EsDouble) -> Vec<(&'static str, String)> {
-    vec![
-        ("ES_SERVER", es.url()),
-        ("LOGSHIP_INPUT_GLOB", node.glob()),
-        ("LOGSHIP_STATE_DIR", node.state_dir().display().to_string()),
-        ("LOGSHIP_FLUSH_INTERVAL", "200ms".into()),
-        ("LOGSHIP_REFRESH_INTERVAL", "100ms".into()),
-    ]
+    with_env(node.agent_env(es.url()), "LOGSHIP_FLUSH_INTERVAL", "200ms")
 }
 
 fn with(

@@ -44,13 +44,7 @@ fn a_write_whose_event_the_full_queue_dropped_is_still_read() {
         f.append(docker_line(&format!("{name} first"), "stdout", T, false).as_bytes());
     }
     // A rescan 10 hours away: only inotify, or its overflow, can bring the quiet file's line.
-    let env = vec![
-        ("ES_SERVER", es.url()),
-        ("LOGSHIP_INPUT_GLOB", node.glob()),
-        ("LOGSHIP_STATE_DIR", node.state_dir().display().to_string()),
-        ("LOGSHIP_FLUSH_INTERVAL", "100ms".into()),
-        ("LOGSHIP_REFRESH_INTERVAL", "1h".into()),
-    ];
+    let env = with_env(node.agent_env(es.url()), "LOGSHIP_REFRESH_INTERVAL", "1h");
     let agent = Agent::start(node.dir.path(), &["run"], &env);
     assert!(
         es.wait_for_docs(3, Duration::from_secs(30)),

@@ -23,14 +23,8 @@ const T: &str = "2026-11-22T10:00:00.000000001Z";
 const WAIT: Duration = Duration::from_secs(60);
 
 fn env(node: &Node, es: &EsDouble, fwd: Option<&ForwardServer>) -> Vec<(&'static str, String)> {
-    let mut env = vec![
-        ("ES_SERVER", es.url()),
-        ("LOGSHIP_INPUT_GLOB", node.glob()),
-        ("LOGSHIP_STATE_DIR", node.state_dir().display().to_string()),
-        ("LOGSHIP_FLUSH_INTERVAL", "100ms".into()),
-        ("LOGSHIP_REFRESH_INTERVAL", "100ms".into()),
-        ("LOGSHIP_FORWARD_TIMEOUT", "2s".into()),
-    ];
+    let mut env = node.agent_env(es.url());
+    env.push(("LOGSHIP_FORWARD_TIMEOUT", "2s".into()));
     if let Some(f) = fwd {
         env.push(("FLUENT_FORWARD_SERVER", f.addr().to_string()));
     }

@@ -20,17 +20,14 @@ const KEY: &str = "tls-and-a-shared-key";
 const N: usize = 500;
 
 fn env(node: &Node, es: &EsDouble, fwd: &ForwardServer) -> Vec<(&'static str, String)> {
-    vec![
-        ("ES_SERVER", es.url()),
-        ("LOGSHIP_INPUT_GLOB", node.glob()),
-        ("LOGSHIP_STATE_DIR", node.state_dir().display().to_string()),
-        ("LOGSHIP_FLUSH_INTERVAL", "100ms".into()),
-        ("LOGSHIP_REFRESH_INTERVAL", "100ms".into()),
+    let mut env = node.agent_env(es.url());
+    env.extend([
         ("LOGSHIP_FORWARD_TIMEOUT", "2s".into()),
         ("FLUENT_FORWARD_SERVER", fwd.addr().to_string()),
         ("LOGSHIP_FORWARD_TLS", "true".into()),
         ("LOGSHIP_FORWARD_SHARED_KEY", KEY.into()),
-    ]
+    ]);
+    env
 }
 
 #[test]

@@ -24,15 +24,12 @@ use support::*;
 const WAIT: Duration = Duration::from_secs(60);
 
 fn env(node: &Node, es: &EsDouble, journal: &Journal) -> Vec<(&'static str, String)> {
-    vec![
-        ("ES_SERVER", es.url()),
-        ("LOGSHIP_INPUT_GLOB", node.glob()),
-        ("LOGSHIP_STATE_DIR", node.state_dir().display().to_string()),
-        ("LOGSHIP_FLUSH_INTERVAL", "100ms".into()),
-        ("LOGSHIP_REFRESH_INTERVAL", "100ms".into()),
+    let mut env = node.agent_env(es.url());
+    env.extend([
         ("LOGSHIP_JOURNALD", "true".into()),
         ("LOGSHIP_JOURNAL_DIR", journal.dir.display().to_string()),
-    ]
+    ]);
+    env
 }
 
 /// A metric's value from `/metrics` (`name{labels} value`, labels as written), if present.

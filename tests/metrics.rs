@@ -41,13 +41,7 @@ fn metrics_count_what_was_shipped() {
         }
         f.append(text.as_bytes());
     }
-    let env = vec![
-        ("ES_SERVER", es.url()),
-        ("LOGSHIP_INPUT_GLOB", node.glob()),
-        ("LOGSHIP_STATE_DIR", node.state_dir().display().to_string()),
-        ("LOGSHIP_FLUSH_INTERVAL", "100ms".into()),
-        ("LOGSHIP_REFRESH_INTERVAL", "100ms".into()),
-    ];
+    let env = node.agent_env(es.url());
     let agent = Agent::start(node.dir.path(), &["run"], &env);
     assert!(
         es.wait_for_docs(3 * n as usize, Duration::from_secs(30)),

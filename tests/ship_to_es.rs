@@ -107,13 +107,7 @@ fn marker_of(doc: &Value) -> String {
 }
 
 fn agent_env(node: &Node, es: &EsDouble) -> Vec<(&'static str, String)> {
-    vec![
-        ("ES_SERVER", es.url()),
-        ("LOGSHIP_INPUT_GLOB", node.glob()),
-        ("LOGSHIP_STATE_DIR", node.state_dir().display().to_string()),
-        ("LOGSHIP_FLUSH_INTERVAL", "200ms".into()),
-        ("LOGSHIP_REFRESH_INTERVAL", "100ms".into()),
-    ]
+    with_env(node.agent_env(es.url()), "LOGSHIP_FLUSH_INTERVAL", "200ms")
 }
 
 fn check_docs(es: &EsDouble, files: &[LogFile], expected: &HashMap<String, Expected>) {

@@ -38,6 +38,18 @@ impl Node {
         self.dir.path().join("state")
     }
 
+    /// What an agent under test is given: ship to `es_url`, tail this node's files, keep its
+    /// state here, and flush and look for files every 100 ms (the tests wait on both).
+    pub fn agent_env(&self, es_url: String) -> Vec<(&'static str, String)> {
+        vec![
+            ("ES_SERVER", es_url),
+            ("LOGSHIP_INPUT_GLOB", self.glob()),
+            ("LOGSHIP_STATE_DIR", self.state_dir().display().to_string()),
+            ("LOGSHIP_FLUSH_INTERVAL", "100ms".into()),
+            ("LOGSHIP_REFRESH_INTERVAL", "100ms".into()),
+        ]
+    }
+
     /// A container log file with its symlink; returns the file to write to.
     pub fn container(&self, pod: &str, ns: &str, container: &str, id_seed: u32) -> LogFile {
         let id = container_id(id_seed);
@@ -137,6 +149,19 @@ impl LogFile {
         let p = self.link.to_string_lossy();
         format!("kube.{}", p.trim_start_matches('/').replace('/', "."))
     }
+}
+
+/// `env` with `key` set to `value`, in place when it is there already.
+pub fn with_env(
+    mut env: Vec<(&'static str, String)>,
+    key: &'static str,
+    value: impl Into<String>,
+) -> Vec<(&'static str, String)> {
+    match env.iter_mut().find(|(k, _)| *k == key) {
+        Some(entry) => entry.1 = value.into(),
+        None => env.push((key, value.into())),
+    }
+    env
 }
 
 /// A Docker json-file line for `msg` (a newline is added unless `partial`).
