@@ -17,6 +17,8 @@ pub(crate) fn first_escaped(bytes: &[u8]) -> Option<usize> {
         }
         i += BLOCK;
     }
+    // The tail byte by byte: padding it into a block, as `escapes_at` does, made a 120-byte
+    // message 20 % slower (`json_escape/plain` 26 → 32 ns).
     let rest = bytes.get(i..).unwrap_or_default();
     rest.iter()
         .position(|&b| ESCAPED[usize::from(b)])

@@ -13,7 +13,7 @@ pub struct JsonText(String);
 impl JsonText {
     /// Escapes plain text.
     pub fn escape(text: &str) -> JsonText {
-        // Sized by `escape_into`: exactly for plain text, by a count of the escapes otherwise.
+        // Sized by `escape_into`: exactly for plain text, with room for escapes otherwise.
         let mut out = String::new();
         escape_into(text, &mut out);
         JsonText(out)
