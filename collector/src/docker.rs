@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::json_escape::{escapes_at, ESCAPE_BLOCK};
+use crate::json_escape::{masks_at, ESCAPE_BLOCK};
 use crate::json_text::JsonText;
 use crate::record::Stream;
 
@@ -78,11 +78,16 @@ fn decode_exact(line: &[u8]) -> Option<DockerLine<'_>> {
 /// line has none, and a JSON line has one every few bytes.
 fn json_string_content(b: &[u8]) -> Option<(&str, &[u8])> {
     let mut block = 0;
+    // Whether a block so far had a byte that is not ASCII (the last block may reach past the
+    // string, which only costs a check that was not needed).
+    let mut non_ascii = 0;
     let end = 'found: loop {
         if block >= b.len() {
             return None; // no closing quote
         }
-        let mut mask = escapes_at(b, block);
+        let masks = masks_at(b, block);
+        non_ascii |= masks.non_ascii;
+        let mut mask = masks.escapes;
         let mut next = block + ESCAPE_BLOCK;
         while mask != 0 {
             let at = block + mask.trailing_zeros() as usize;
@@ -109,7 +114,17 @@ fn json_string_content(b: &[u8]) -> Option<(&str, &[u8])> {
         }
         block = next;
     };
-    let text = std::str::from_utf8(&b[..end]).ok()?;
+    let content = &b[..end];
+    let text = if non_ascii == 0 {
+        // SAFETY: ASCII is UTF-8, and every byte of `content` is ASCII: each was in a block
+        // whose `non_ascii` mask was empty, except the bytes an escape covers (skipped when it
+        // crosses a block), which the match above took only as ASCII letters and hex digits.
+        // Checking again cost 4.7 % of the agent's instructions.
+        unsafe { std::str::from_utf8_unchecked(content) }
+    } else {
+        // simdutf8 checks 32 bytes a step (AVX2, chosen at run time) where std goes by words.
+        simdutf8::basic::from_utf8(content).ok()?
+    };
     Some((text, &b[end + 1..]))
 }
 
@@ -178,18 +193,61 @@ mod tests {
     fn escapes_at_every_offset_of_the_scan_agree_with_the_general_parse() {
         // Each piece at every offset around the sixteen-byte blocks, twice in a row (escapes
         // that follow each other, or straddle a block's end), then more text.
-        let pieces = [
-            r#"\""#, r"\\", r"\/", r"\n", r"\u00e9", r"\u003c", r#"\\\""#, r#"\\""#, "é", "\t",
-            r"\q", r"\u12", r"\", "\u{1}",
+        // Not UTF-8: a stray continuation byte, a cut sequence, an overlong form, a surrogate.
+        let pieces: [&[u8]; 19] = [
+            br#"\""#,
+            br"\\",
+            br"\/",
+            br"\n",
+            br"\u00e9",
+            br"\u003c",
+            br#"\\\""#,
+            br#"\\""#,
+            "é".as_bytes(),
+            "\u{1F600}".as_bytes(),
+            b"\t",
+            br"\q",
+            br"\u12",
+            br"\",
+            b"\x01",
+            b"\xff",
+            b"\xe2\x82",
+            b"\xc0\xaf",
+            b"\xed\xa0\x80",
         ];
         for piece in pieces {
             for pad in 0..40 {
-                let content = format!("{}{piece}{piece}{}", "a".repeat(pad), "b".repeat(pad % 7));
-                let line = format!(r#"{{"log":"{content}","stream":"stdout","time":"t"}}"#);
-                let fast = decode_exact(line.as_bytes());
-                match decode_any(line.as_bytes()) {
-                    Ok(slow) => assert_eq!(fast, Some(slow), "{line}"),
-                    Err(_) => assert_eq!(fast, None, "{line}"),
+                let mut content = b"a".repeat(pad);
+                content.extend_from_slice(piece);
+                content.extend_from_slice(piece);
+                content.extend_from_slice(&b"b".repeat(pad % 7));
+                // The piece in the log string, then in the time string after a log string
+                // that ends within a block of it.
+                let lines = [
+                    [
+                        br#"{"log":""#,
+                        &content[..],
+                        br#"","stream":"stdout","time":"t"}"#,
+                    ]
+                    .concat(),
+                    [
+                        br#"{"log":"x","stream":"stdout","time":""#,
+                        &content[..],
+                        br#""}"#,
+                    ]
+                    .concat(),
+                ];
+                for (i, line) in lines.iter().enumerate() {
+                    let fast = decode_exact(line);
+                    let shown = String::from_utf8_lossy(line);
+                    match decode_any(line) {
+                        // A time with escapes is left to the general parse.
+                        Ok(_) if i == 1 && piece.contains(&b'\\') => {
+                            assert_eq!(fast, None, "{shown}")
+                        }
+                        Ok(slow) => assert_eq!(fast, Some(slow), "{shown}"),
+                        Err(_) => assert_eq!(fast, None, "{shown}"),
+                    }
                 }
             }
         }

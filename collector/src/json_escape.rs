@@ -255,17 +255,26 @@ const BLOCK: usize = 16;
 /// How many bytes [`escapes_at`] looks at.
 pub(crate) const ESCAPE_BLOCK: usize = BLOCK;
 
-/// One bit per byte to escape among the sixteen bytes at `i` (bit `k` for `bytes[i + k]`),
-/// or among those left when there are fewer.
+/// What one scan of a block finds: one bit per byte (bit `k` for byte `k`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BlockMasks {
+    /// The bytes to escape.
+    pub escapes: u32,
+    /// The bytes that are not ASCII: when there are none, the text is UTF-8 without a check.
+    pub non_ascii: u32,
+}
+
+/// The masks of the sixteen bytes at `i` (bit `k` for `bytes[i + k]`), or of those left when
+/// there are fewer.
 #[inline]
-pub(crate) fn escapes_at(bytes: &[u8], i: usize) -> u32 {
+pub(crate) fn masks_at(bytes: &[u8], i: usize) -> BlockMasks {
     match block_at(bytes, i) {
-        Some(block) => escape_mask(block),
+        Some(block) => block_masks(block),
         None => {
             let rest = bytes.get(i..).unwrap_or_default();
             let mut block = [b' '; BLOCK];
             block[..rest.len()].copy_from_slice(rest);
-            escape_mask(block)
+            block_masks(block)
         }
     }
 }
@@ -283,50 +292,67 @@ fn first_escaped_in(block: [u8; BLOCK]) -> usize {
 }
 
 /// One bit per byte of `block` that is escaped (bit `i` for byte `i`).
-#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn escape_mask(block: [u8; BLOCK]) -> u32 {
+    block_masks(block).escapes
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn block_masks(block: [u8; BLOCK]) -> BlockMasks {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
     };
     // SAFETY: `__m128i` is 16 plain bytes, like the array; SSE2, all these intrinsics need, is
     // part of every x86_64 CPU and enabled in every x86_64 build.
-    let mask = unsafe {
+    let (escapes, non_ascii) = unsafe {
         let v: __m128i = std::mem::transmute(block);
         let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
         let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
         // Unsigned max(b, 0x1f) is 0x1f exactly for the control characters.
         let limit = _mm_set1_epi8(0x1f);
         let control = _mm_cmpeq_epi8(_mm_max_epu8(v, limit), limit);
-        _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control))
+        (
+            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)),
+            // The high bit of each byte is what marks it as not ASCII.
+            _mm_movemask_epi8(v),
+        )
     };
-    mask as u32
+    BlockMasks {
+        escapes: escapes as u32,
+        non_ascii: non_ascii as u32,
+    }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
-fn escape_mask(block: [u8; BLOCK]) -> u32 {
-    escape_mask_by_words(block)
+fn block_masks(block: [u8; BLOCK]) -> BlockMasks {
+    block_masks_by_words(block)
 }
 
-/// [`escape_mask`] a word at a time, where SSE2 is not there (and in the tests, which compare
+/// [`block_masks`] a word at a time, where SSE2 is not there (and in the tests, which compare
 /// the two). Each byte is tested on its own seven low bits, so no carry crosses into the next.
 #[cfg(any(not(target_arch = "x86_64"), test))]
-fn escape_mask_by_words(block: [u8; BLOCK]) -> u32 {
+fn block_masks_by_words(block: [u8; BLOCK]) -> BlockMasks {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     // The high bit of each byte of `w` that is zero.
     let zero = |w: u64| !(((w & LOW7) + LOW7) | w | LOW7);
-    let mut mask = 0;
+    // One bit per byte, from the high bit of each.
+    let gather =
+        |high_bits: u64| ((high_bits >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32;
+    let mut masks = BlockMasks {
+        escapes: 0,
+        non_ascii: 0,
+    };
     for (half, word) in block.chunks_exact(8).enumerate() {
         let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
         let quotes = zero(w ^ (ONES * u64::from(b'"'))) | zero(w ^ (ONES * u64::from(b'\\')));
         // Below 0x20: the high bit clear, and the low seven bits plus 0x60 still below 0x80.
         let controls = !(((w & LOW7) + ONES * 0x60) | w | LOW7);
-        // One bit per byte, from the high bit of each.
-        let flags = (quotes | controls) >> 7;
-        mask |= ((flags.wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32) << (8 * half);
+        masks.escapes |= gather(quotes | controls) << (8 * half);
+        masks.non_ascii |= gather(w & HIGH) << (8 * half);
     }
-    mask
+    masks
 }
 
 #[cfg(test)]
@@ -387,7 +413,7 @@ mod tests {
     }
 
     #[test]
-    fn both_block_scans_find_every_escaped_byte() {
+    fn both_block_scans_find_every_escaped_and_non_ascii_byte() {
         // Every byte value at every position, over a background of every other byte value:
         // the SSE2 scan, the scan by words and the table agree.
         for background in 0u8..=255 {
@@ -409,8 +435,17 @@ mod tests {
                         .filter(|&i| ESCAPED[usize::from(block[i])])
                         .map(|i| 1 << i)
                         .sum();
-                    assert_eq!(escape_mask(block), want, "{block:?}");
-                    assert_eq!(escape_mask_by_words(block), want, "{block:?}");
+                    let non_ascii: u32 = (0..BLOCK)
+                        .filter(|&i| !block[i].is_ascii())
+                        .map(|i| 1 << i)
+                        .sum();
+                    let want = BlockMasks {
+                        escapes: want,
+                        non_ascii,
+                    };
+                    assert_eq!(block_masks(block), want, "{block:?}");
+                    assert_eq!(block_masks_by_words(block), want, "{block:?}");
+                    let want = want.escapes;
                     assert_eq!(
                         first_escaped_in(block),
                         (want | 1 << BLOCK).trailing_zeros() as usize
