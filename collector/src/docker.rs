@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::json_escape::{masks_at, ESCAPE_BLOCK};
+use crate::json_scan::string_end;
 use crate::json_text::JsonText;
 use crate::record::Stream;
 
@@ -72,60 +72,20 @@ fn decode_exact(line: &[u8]) -> Option<DockerLine<'_>> {
 /// The content of a JSON string starting at `b` (just after its opening quote), and what follows
 /// the closing quote. `None` unless the content is valid UTF-8 with only valid escapes and no raw
 /// control characters, i.e. exactly what may be copied into a JSON document as it is.
-///
-/// The bytes that matter (quote, backslash, control characters) are found sixteen at a time, as
-/// escaping finds them, and every one of a block is dealt with from the block's mask: most of a
-/// line has none, and a JSON line has one every few bytes.
 fn json_string_content(b: &[u8]) -> Option<(&str, &[u8])> {
-    let mut block = 0;
-    // Whether a block so far had a byte that is not ASCII (the last block may reach past the
-    // string, which only costs a check that was not needed).
-    let mut non_ascii = 0;
-    let end = 'found: loop {
-        if block >= b.len() {
-            return None; // no closing quote
-        }
-        let masks = masks_at(b, block);
-        non_ascii |= masks.non_ascii;
-        let mut mask = masks.escapes;
-        let mut next = block + ESCAPE_BLOCK;
-        while mask != 0 {
-            let at = block + mask.trailing_zeros() as usize;
-            match b[at] {
-                b'"' => break 'found at,
-                b'\\' => {
-                    let past = at
-                        + match *b.get(at + 1)? {
-                            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => 2,
-                            b'u' if b.get(at + 2..at + 6)?.iter().all(u8::is_ascii_hexdigit) => 6,
-                            _ => return None,
-                        };
-                    // The escaped byte may itself be a quote or backslash: skip what the
-                    // escape covers, in this block or past it.
-                    if past >= next {
-                        next = past;
-                        mask = 0;
-                    } else {
-                        mask &= u32::MAX << (past - block);
-                    }
-                }
-                _ => return None, // a raw control character
-            }
-        }
-        block = next;
-    };
-    let content = &b[..end];
-    let text = if non_ascii == 0 {
-        // SAFETY: ASCII is UTF-8, and every byte of `content` is ASCII: each was in a block
-        // whose `non_ascii` mask was empty, except the bytes an escape covers (skipped when it
-        // crosses a block), which the match above took only as ASCII letters and hex digits.
-        // Checking again cost 4.7 % of the agent's instructions.
-        unsafe { std::str::from_utf8_unchecked(content) }
-    } else {
+    let end = string_end(b)?;
+    let content = &b[..end.at];
+    let text = if end.non_ascii {
         // simdutf8 checks 32 bytes a step (AVX2, chosen at run time) where std goes by words.
         simdutf8::basic::from_utf8(content).ok()?
+    } else {
+        // SAFETY: ASCII is UTF-8, and every byte of `content` is ASCII: `string_end` saw none
+        // that is not in the blocks it scanned, and the bytes an escape covers (skipped when
+        // it crosses a block) it took only as ASCII letters and hex digits. Checking again
+        // cost 4.7 % of the agent's instructions.
+        unsafe { std::str::from_utf8_unchecked(content) }
     };
-    Some((text, &b[end + 1..]))
+    Some((text, &b[end.at + 1..]))
 }
 
 fn decode_any(line: &[u8]) -> Result<DockerLine<'_>, DockerError> {

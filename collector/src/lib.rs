@@ -22,6 +22,7 @@ pub mod http_client;
 pub mod journald;
 pub mod json_escape;
 pub mod json_merge;
+mod json_scan;
 pub mod json_text;
 pub mod kube;
 pub mod kubelet_stats;
