@@ -5,6 +5,7 @@
 //! value, so outputs copy values verbatim instead of re-serializing a tree.
 
 use std::fmt;
+use std::ops::Range;
 
 use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
 use serde_json::value::RawValue;
@@ -82,6 +83,20 @@ impl MergedObject {
                 .unwrap_or_default()
         };
         self.fields.iter().map(move |f| (at(f.key), at(f.value)))
+    }
+
+    /// The object's text, which [`MergedObject::spans`] index.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The positions in [`MergedObject::text`] of each key (escaped, without quotes) and raw
+    /// value, in the order of [`MergedObject::fields`].
+    pub fn spans(&self) -> impl Iterator<Item = (Range<usize>, Range<usize>)> + '_ {
+        let range = |(start, end): (u32, u32)| start as usize..end as usize;
+        self.fields
+            .iter()
+            .map(move |f| (range(f.key), range(f.value)))
     }
 
     pub fn len(&self) -> usize {

@@ -4,8 +4,10 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 use std::sync::Arc;
 
+use logship_collector::json_merge::MergedObject;
 use logship_collector::json_text::{escape_into, needs_no_escape};
 use logship_collector::time::TimestampWriter;
 use logship_collector::{Record, RecordKind, Source};
@@ -28,6 +30,10 @@ const RESERVED: ReservedKeys = ReservedKeys::new(&[
 /// Keys of an event (forward input) left out of its document: the document sets them.
 const EVENT_RESERVED: ReservedKeys = ReservedKeys::new(&["@timestamp", "flb-log-tag"]);
 
+/// The common case of merged fields: this many keys at most, none escaped or dotted, so each is
+/// written as it is and duplicates are found among the raw keys, on the stack.
+const FEW_KEYS: usize = 16;
+
 /// Keys a merged object may not write, with the [`key_bit`]s of all of them.
 struct ReservedKeys {
     keys: &'static [&'static str],
@@ -39,7 +45,7 @@ impl ReservedKeys {
         let mut bits = 0;
         let mut i = 0;
         while i < keys.len() {
-            bits |= key_bit(keys[i]);
+            bits |= key_bit(keys[i].as_bytes());
             i += 1;
         }
         ReservedKeys { keys, bits }
@@ -49,8 +55,7 @@ impl ReservedKeys {
 /// One bit of 64 for a key, from its length and end bytes: keys with different bits differ, so
 /// a merged key is compared with the reserved keys and those already written only when its bit
 /// is among theirs. (Comparing every key with all of them was 5 % of the agent's instructions.)
-const fn key_bit(key: &str) -> u64 {
-    let b = key.as_bytes();
+const fn key_bit(b: &[u8]) -> u64 {
     let (first, last) = match (b.first(), b.last()) {
         (Some(&first), Some(&last)) => (first as usize, last as usize),
         _ => (0, 0),
@@ -146,7 +151,7 @@ impl DocumentEncoder {
         }
         if r.kind == RecordKind::Event {
             if let Some(merged) = &r.merged {
-                self.push_merged(merged.fields(), merged.len(), &EVENT_RESERVED, out);
+                self.push_merged(merged, &EVENT_RESERVED, out);
             }
             return;
         }
@@ -166,7 +171,7 @@ impl DocumentEncoder {
         }
         out.push(b'"');
         if let Some(merged) = &r.merged {
-            self.push_merged(merged.fields(), merged.len(), &RESERVED, out);
+            self.push_merged(merged, &RESERVED, out);
         }
         if r.truncated {
             out.extend_from_slice(b",\"");
@@ -192,43 +197,23 @@ impl DocumentEncoder {
 
     fn push_merged<'a>(
         &mut self,
-        fields: impl Iterator<Item = (&'a str, &'a str)> + Clone,
-        count: usize,
+        merged: &'a MergedObject,
         reserved: &ReservedKeys,
         out: &mut Vec<u8>,
     ) {
-        // The common case: a few keys, none escaped or dotted, so each is written as it is and
-        // duplicates are found among the raw keys, on the stack.
-        const FEW: usize = 16;
         let dots = self.opts.replace_dots;
         // One pass over the short key, inline: two searches per key cost 3 % of the agent.
         let plain = |k: &str| !k.bytes().any(|b| b == b'\\' || (dots && b == b'.'));
-        if count <= FEW && fields.clone().all(|(k, _)| plain(k)) {
-            let mut seen = [""; FEW];
-            let mut n = 0;
-            // The bits of the keys that may not be written (again).
-            let mut taken = reserved.bits;
-            for (key, raw_value) in fields {
-                let bit = key_bit(key);
-                if taken & bit != 0 && (reserved.keys.contains(&key) || seen[..n].contains(&key)) {
-                    continue;
-                }
-                taken |= bit;
-                seen[n] = key;
-                n += 1;
-                // Without a backslash, the raw key is its own escaped form.
-                out.extend_from_slice(b",\"");
-                out.extend_from_slice(key.as_bytes());
-                out.extend_from_slice(b"\":");
-                self.push_value(raw_value, out);
-            }
+        let fields = merged.fields();
+        if merged.len() <= FEW_KEYS && fields.clone().all(|(k, _)| plain(k)) {
+            self.push_plain_merged(merged, reserved, out);
             return;
         }
         // Keys stay borrowed from the record unless they need unescaping or their dots
         // replaced; a linear scan beats hashing for few keys.
         let mut seen_small: Vec<Cow<'a, str>> = Vec::new();
         let mut seen_large: HashSet<Cow<'a, str>> = HashSet::new();
-        let large = count > FEW;
+        let large = merged.len() > FEW_KEYS;
         for (raw_key, raw_value) in fields {
             let key: Cow<'a, str> = if raw_key.contains('\\') {
                 match serde_json::from_str::<String>(&format!("\"{raw_key}\"")) {
@@ -262,6 +247,65 @@ impl DocumentEncoder {
             out.extend_from_slice(b"\":");
             self.push_value(raw_value, out);
         }
+    }
+
+    /// [`DocumentEncoder::push_merged`] for a few plain keys. Fields written as the text has
+    /// them (`"key":value`, no spaces, a string, number or literal) are copied a run at a time:
+    /// a JSON line of such fields, none reserved, is one copy. (A copy per key and value, each
+    /// a call, was most of this function's cost.)
+    fn push_plain_merged(
+        &mut self,
+        merged: &MergedObject,
+        reserved: &ReservedKeys,
+        out: &mut Vec<u8>,
+    ) {
+        let text = merged.text().as_bytes();
+        let mut seen: [&[u8]; FEW_KEYS] = [b""; FEW_KEYS];
+        let mut n = 0;
+        // The bits of the keys that may not be written (again).
+        let mut taken = reserved.bits;
+        // The text of the fields to be copied as they are, from a key's opening quote.
+        let mut run: Option<Range<usize>> = None;
+        let flush = |run: &mut Option<Range<usize>>, out: &mut Vec<u8>| {
+            if let Some(r) = run.take() {
+                out.push(b',');
+                out.extend_from_slice(&text[r]);
+            }
+        };
+        for (key, value) in merged.spans() {
+            let k = &text[key.clone()];
+            let bit = key_bit(k);
+            if taken & bit != 0
+                && (reserved.keys.iter().any(|r| r.as_bytes() == k) || seen[..n].contains(&k))
+            {
+                flush(&mut run, out);
+                continue;
+            }
+            taken |= bit;
+            if let Some(slot) = seen.get_mut(n) {
+                *slot = k;
+                n += 1;
+            }
+            let v = &text[value.clone()];
+            // Exactly `":` between key and value, and not a container (see `push_value`).
+            if value.start == key.end + 2 && !matches!(v.first(), Some(b'{' | b'[')) {
+                match &mut run {
+                    // Exactly `,"` since the last value: the field follows in the run.
+                    Some(r) if key.start == r.end + 2 => r.end = value.end,
+                    _ => {
+                        flush(&mut run, out);
+                        run = Some(key.start - 1..value.end);
+                    }
+                }
+                continue;
+            }
+            flush(&mut run, out);
+            out.extend_from_slice(b",\"");
+            out.extend_from_slice(k);
+            out.extend_from_slice(b"\":");
+            self.push_value(merged.text().get(value).unwrap_or_default(), out);
+        }
+        flush(&mut run, out);
     }
 
     fn push_value(&mut self, raw: &str, out: &mut Vec<u8>) {
@@ -471,7 +515,7 @@ mod tests {
 
     /// The fast path (few keys, no dots to replace): for objects of keys drawn from the reserved
     /// ones and short keys whose bits collide, the first of each key is written, in order, and
-    /// no reserved key.
+    /// no reserved key, each as `,"key":value` whether the text was compact or not.
     #[test]
     fn merged_keys_without_dots_keep_the_first_of_each_and_no_reserved_one() {
         let mut keys: Vec<&str> = RESERVED.keys.to_vec();
@@ -482,7 +526,9 @@ mod tests {
         assert!(keys
             .iter()
             .enumerate()
-            .any(|(i, a)| keys[..i].iter().any(|b| key_bit(a) == key_bit(b) && a != b)));
+            .any(|(i, a)| keys[..i]
+                .iter()
+                .any(|b| key_bit(a.as_bytes()) == key_bit(b.as_bytes()) && a != b)));
         let mut encoder = DocumentEncoder::new(DocumentOptions {
             replace_dots: false,
         });
@@ -501,15 +547,29 @@ mod tests {
                 (state >> 33) as usize % n
             };
             let n = 1 + pick(16);
-            let chosen: Vec<(&str, usize)> = (0..n).map(|v| (keys[pick(keys.len())], v)).collect();
-            let object = chosen
-                .iter()
-                .map(|(k, v)| format!(r#""{k}":{v}"#))
-                .collect::<Vec<_>>()
-                .join(",");
+            // Values of each kind, written compactly or not: runs of fields copied as they
+            // are start and end everywhere.
+            let chosen: Vec<(&str, String, &str)> = (0..n)
+                .map(|v| {
+                    let value = match pick(4) {
+                        0 => v.to_string(),
+                        1 => format!(r#""s{v}""#),
+                        2 => format!("[{v}]"),
+                        _ => "null".to_owned(),
+                    };
+                    (keys[pick(keys.len())], value, [":", " : "][pick(2)])
+                })
+                .collect();
+            let mut object = String::new();
+            for (i, (k, v, colon)) in chosen.iter().enumerate() {
+                if i > 0 {
+                    object.push_str([",", ", "][pick(2)]);
+                }
+                object.push_str(&format!(r#""{k}"{colon}{v}"#));
+            }
             let mut want = head.clone();
             let mut written: Vec<&str> = Vec::new();
-            for (k, v) in &chosen {
+            for (k, v, _) in &chosen {
                 if !RESERVED.keys.contains(k) && !written.contains(k) {
                     written.push(k);
                     want.push_str(&format!(r#","{k}":{v}"#));
