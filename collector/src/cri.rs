@@ -34,7 +34,14 @@ pub fn decode(line: &[u8]) -> Result<CriLine<'_>, NotCri> {
         Some(b"F") => false,
         _ => return Err(NotCri),
     };
-    let time = std::str::from_utf8(time).map_err(|_| NotCri)?;
+    // A time is ASCII, which is cheaper to tell than UTF-8 (std's check of it took 2 % of the
+    // agent's instructions on CRI logs).
+    let time = if time.is_ascii() {
+        // SAFETY: ASCII is UTF-8.
+        unsafe { std::str::from_utf8_unchecked(time) }
+    } else {
+        std::str::from_utf8(time).map_err(|_| NotCri)?
+    };
     // Cheap plausibility check so that arbitrary text is not taken for CRI.
     if time.len() < 20 || time.as_bytes()[4] != b'-' || time.as_bytes()[10] != b'T' {
         return Err(NotCri);
@@ -122,6 +129,11 @@ mod tests {
         assert!(decode(b"hello world foo bar").is_err());
         assert!(decode(b"2026-11-22T01:02:03.2Z stdout X msg").is_err());
         assert!(decode(b"2026-11-22T01:02:03.2Z std\xffout F msg").is_err());
+        // A time that is not UTF-8, where it would pass the shape check. (One that is UTF-8 but
+        // not a time is decoded, and its time found unparseable later.)
+        assert!(decode(b"2026-11-22T01:02:03.2\xff stdout F msg").is_err());
+        let l = decode("2026-11-22T01:02:03.2é stdout F msg".as_bytes()).unwrap();
+        assert_eq!(l.time, "2026-11-22T01:02:03.2é");
         assert!(decode(b"").is_err());
     }
 }
