@@ -23,9 +23,9 @@ pub struct NotCri;
 
 pub fn decode(line: &[u8]) -> Result<CriLine<'_>, NotCri> {
     let (time, rest) = split_field(line).ok_or(NotCri)?;
-    let (stream, rest) = split_field(rest).ok_or(NotCri)?;
+    let (stream, rest) = split_short_field(rest).ok_or(NotCri)?;
     // The tag is the last fixed field; an empty message may come without the space after it.
-    let (tag, content) = match memchr::memchr(b' ', rest) {
+    let (tag, content) = match rest.iter().position(|&c| c == b' ') {
         Some(i) => (&rest[..i], &rest[i + 1..]),
         None => (rest, &rest[rest.len()..]),
     };
@@ -68,7 +68,16 @@ pub fn decode(line: &[u8]) -> Result<CriLine<'_>, NotCri> {
 }
 
 fn split_field(b: &[u8]) -> Option<(&[u8], &[u8])> {
-    let i = memchr::memchr(b' ', b)?;
+    split_at_space(b, memchr::memchr(b' ', b)?)
+}
+
+/// [`split_field`] for a field of a few bytes (a stream's name, a tag), where a byte loop is
+/// cheaper than setting up `memchr` (two calls were 1 % of the agent's instructions).
+fn split_short_field(b: &[u8]) -> Option<(&[u8], &[u8])> {
+    split_at_space(b, b.iter().position(|&c| c == b' ')?)
+}
+
+fn split_at_space(b: &[u8], i: usize) -> Option<(&[u8], &[u8])> {
     if i == 0 {
         return None;
     }
