@@ -12,7 +12,7 @@ use crate::json_merge::{MergeScratch, MergedObject};
 use crate::json_text::JsonText;
 use crate::record::{Record, RecordKind, Source};
 use crate::stats::{CollectorStats, Problem};
-use crate::time::EventTime;
+use crate::time::{EventTime, TimeParser};
 use crate::{cri, docker};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +57,9 @@ struct MergeBuffers {
 
 thread_local! {
     static MERGE_BUFFERS: RefCell<MergeBuffers> = RefCell::default();
+    /// Per input thread too: a file is read many lines at a time, so consecutive lines nearly
+    /// always share their minute even with files taking turns.
+    static TIMES: RefCell<TimeParser> = RefCell::default();
 }
 
 impl LineDecoder {
@@ -232,7 +235,7 @@ impl LineDecoder {
         let time = if line.time_text.is_empty() {
             EventTime::now()
         } else {
-            match EventTime::parse_rfc3339(line.time_text.as_str()) {
+            match TIMES.with_borrow_mut(|times| times.parse(line.time_text.as_str())) {
                 Some(t) => t,
                 None => {
                     if self.stats.problem(Problem::BadTime) {
