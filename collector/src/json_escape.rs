@@ -257,7 +257,7 @@ fn escaped_flags(w: u64) -> u64 {
 
 const BLOCK: usize = 16;
 
-/// How many bytes [`escapes_at`] looks at.
+/// How many bytes [`masks_at`] looks at.
 pub(crate) const ESCAPE_BLOCK: usize = BLOCK;
 
 /// What one scan of a block finds: one bit per byte (bit `k` for byte `k`).
