@@ -21,6 +21,8 @@ pub mod forward_input;
 pub mod http_client;
 pub mod journald;
 pub mod json_escape;
+#[cfg(target_arch = "x86_64")]
+mod json_escape_spread;
 pub mod json_merge;
 mod json_scan;
 pub mod json_text;
