@@ -2,18 +2,15 @@
 //! system: `@timestamp` first, then `flb-log-tag`, then the record (`log`, `stream`, `time`, the
 //! merged JSON keys, `kubernetes`). Written straight from the record into the output buffer.
 
-use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
-use std::ops::Range;
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use logship_collector::json_merge::MergedObject;
 use logship_collector::json_text::{escape_into, needs_no_escape};
 use logship_collector::time::TimestampWriter;
 use logship_collector::{Record, RecordKind, Source};
-use serde_json::Value;
 
-use crate::dedot::{dedot_key, dedot_value};
+use crate::dedot::dedot_key;
+use crate::merged_fields::{push_merged, ReservedKeys};
 
 /// Keys the record itself sets; a merged JSON key of the same name is left out rather than
 /// written twice (ES rejects duplicate keys, and the original agent wrote them).
@@ -29,39 +26,6 @@ const RESERVED: ReservedKeys = ReservedKeys::new(&[
 
 /// Keys of an event (forward input) left out of its document: the document sets them.
 const EVENT_RESERVED: ReservedKeys = ReservedKeys::new(&["@timestamp", "flb-log-tag"]);
-
-/// The common case of merged fields: this many keys at most, none escaped or dotted, so each is
-/// written as it is and duplicates are found among the raw keys, on the stack.
-const FEW_KEYS: usize = 16;
-
-/// Keys a merged object may not write, with the [`key_bit`]s of all of them.
-struct ReservedKeys {
-    keys: &'static [&'static str],
-    bits: u64,
-}
-
-impl ReservedKeys {
-    const fn new(keys: &'static [&'static str]) -> ReservedKeys {
-        let mut bits = 0;
-        let mut i = 0;
-        while i < keys.len() {
-            bits |= key_bit(keys[i].as_bytes());
-            i += 1;
-        }
-        ReservedKeys { keys, bits }
-    }
-}
-
-/// One bit of 64 for a key, from its length and end bytes: keys with different bits differ, so
-/// a merged key is compared with the reserved keys and those already written only when its bit
-/// is among theirs. (Comparing every key with all of them was 5 % of the agent's instructions.)
-const fn key_bit(b: &[u8]) -> u64 {
-    let (first, last) = match (b.first(), b.last()) {
-        (Some(&first), Some(&last)) => (first as usize, last as usize),
-        _ => (0, 0),
-    };
-    1 << ((b.len() * 7 + first * 3 + last) & 63)
-}
 
 /// Marks a record whose line was longer than the maximum and was cut.
 pub const TRUNCATED_KEY: &str = "logship_truncated";
@@ -151,7 +115,13 @@ impl DocumentEncoder {
         }
         if r.kind == RecordKind::Event {
             if let Some(merged) = &r.merged {
-                self.push_merged(merged, &EVENT_RESERVED, out);
+                push_merged(
+                    merged,
+                    &EVENT_RESERVED,
+                    self.opts.replace_dots,
+                    &mut self.scratch,
+                    out,
+                );
             }
             return;
         }
@@ -171,7 +141,13 @@ impl DocumentEncoder {
         }
         out.push(b'"');
         if let Some(merged) = &r.merged {
-            self.push_merged(merged, &RESERVED, out);
+            push_merged(
+                merged,
+                &RESERVED,
+                self.opts.replace_dots,
+                &mut self.scratch,
+                out,
+            );
         }
         if r.truncated {
             out.extend_from_slice(b",\"");
@@ -186,156 +162,7 @@ impl DocumentEncoder {
     }
 
     fn push_escaped(&mut self, text: &str, out: &mut Vec<u8>) {
-        if needs_no_escape(text) {
-            out.extend_from_slice(text.as_bytes());
-            return;
-        }
-        self.scratch.clear();
-        escape_into(text, &mut self.scratch);
-        out.extend_from_slice(self.scratch.as_bytes());
-    }
-
-    fn push_merged<'a>(
-        &mut self,
-        merged: &'a MergedObject,
-        reserved: &ReservedKeys,
-        out: &mut Vec<u8>,
-    ) {
-        let dots = self.opts.replace_dots;
-        // One pass over the short key, inline: two searches per key cost 3 % of the agent.
-        let plain = |k: &str| !k.bytes().any(|b| b == b'\\' || (dots && b == b'.'));
-        let fields = merged.fields();
-        if merged.len() <= FEW_KEYS && fields.clone().all(|(k, _)| plain(k)) {
-            self.push_plain_merged(merged, reserved, out);
-            return;
-        }
-        // Keys stay borrowed from the record unless they need unescaping or their dots
-        // replaced; a linear scan beats hashing for few keys.
-        let mut seen_small: Vec<Cow<'a, str>> = Vec::new();
-        let mut seen_large: HashSet<Cow<'a, str>> = HashSet::new();
-        let large = merged.len() > FEW_KEYS;
-        for (raw_key, raw_value) in fields {
-            let key: Cow<'a, str> = if raw_key.contains('\\') {
-                match serde_json::from_str::<String>(&format!("\"{raw_key}\"")) {
-                    Ok(k) => Cow::Owned(k),
-                    Err(_) => continue,
-                }
-            } else {
-                Cow::Borrowed(raw_key)
-            };
-            let key = if self.opts.replace_dots && key.contains('.') {
-                Cow::Owned(key.replace('.', "_"))
-            } else {
-                key
-            };
-            if reserved.keys.contains(&key.as_ref()) {
-                continue;
-            }
-            let fresh = if large {
-                seen_large.insert(key.clone())
-            } else if seen_small.contains(&key) {
-                false
-            } else {
-                seen_small.push(key.clone());
-                true
-            };
-            if !fresh {
-                continue;
-            }
-            out.extend_from_slice(b",\"");
-            self.push_escaped(&key, out);
-            out.extend_from_slice(b"\":");
-            self.push_value(raw_value, out);
-        }
-    }
-
-    /// [`DocumentEncoder::push_merged`] for a few plain keys. Fields written as the text has
-    /// them (`"key":value`, no spaces, a string, number or literal) are copied a run at a time:
-    /// a JSON line of such fields, none reserved, is one copy. (A copy per key and value, each
-    /// a call, was most of this function's cost.)
-    fn push_plain_merged(
-        &mut self,
-        merged: &MergedObject,
-        reserved: &ReservedKeys,
-        out: &mut Vec<u8>,
-    ) {
-        let text = merged.text().as_bytes();
-        let mut seen: [&[u8]; FEW_KEYS] = [b""; FEW_KEYS];
-        let mut n = 0;
-        // The bits of the keys that may not be written (again).
-        let mut taken = reserved.bits;
-        // The text of the fields to be copied as they are, from a key's opening quote.
-        let mut run: Option<Range<usize>> = None;
-        let flush = |run: &mut Option<Range<usize>>, out: &mut Vec<u8>| {
-            if let Some(r) = run.take() {
-                out.push(b',');
-                out.extend_from_slice(&text[r]);
-            }
-        };
-        for (key, value) in merged.spans() {
-            let k = &text[key.clone()];
-            let bit = key_bit(k);
-            if taken & bit != 0
-                && (reserved.keys.iter().any(|r| r.as_bytes() == k) || seen[..n].contains(&k))
-            {
-                flush(&mut run, out);
-                continue;
-            }
-            taken |= bit;
-            if let Some(slot) = seen.get_mut(n) {
-                *slot = k;
-                n += 1;
-            }
-            let v = &text[value.clone()];
-            // Exactly `":` between key and value, and not a container (see `push_value`).
-            if value.start == key.end + 2 && !matches!(v.first(), Some(b'{' | b'[')) {
-                match &mut run {
-                    // Exactly `,"` since the last value: the field follows in the run.
-                    Some(r) if key.start == r.end + 2 => r.end = value.end,
-                    _ => {
-                        flush(&mut run, out);
-                        run = Some(key.start - 1..value.end);
-                    }
-                }
-                continue;
-            }
-            flush(&mut run, out);
-            out.extend_from_slice(b",\"");
-            out.extend_from_slice(k);
-            out.extend_from_slice(b"\":");
-            self.push_value(merged.text().get(value).unwrap_or_default(), out);
-        }
-        flush(&mut run, out);
-    }
-
-    fn push_value(&mut self, raw: &str, out: &mut Vec<u8>) {
-        let b = raw.as_bytes();
-        // Only an object or array can hold a raw line break (whitespace between its items) or
-        // a dotted key. A string, number or literal was validated as JSON when the record was
-        // made (every `MergedObject` is parsed), so it has neither and is copied as it is.
-        if !matches!(b.first(), Some(b'{' | b'[')) {
-            out.extend_from_slice(b);
-            return;
-        }
-        let needs_dedot = self.opts.replace_dots && memchr::memchr(b'.', b).is_some();
-        let has_newline = memchr::memchr2(b'\n', b'\r', b).is_some();
-        if !needs_dedot && !has_newline {
-            out.extend_from_slice(raw.as_bytes());
-            return;
-        }
-        match serde_json::from_str::<Value>(raw) {
-            Ok(mut v) => {
-                if needs_dedot {
-                    dedot_value(&mut v);
-                }
-                match serde_json::to_vec(&v) {
-                    Ok(bytes) => out.extend_from_slice(&bytes),
-                    Err(_) => out.extend_from_slice(b"null"),
-                }
-            }
-            // The value was validated when the record was made; keep the document valid anyway.
-            Err(_) => out.extend_from_slice(b"null"),
-        }
+        push_escaped(text, &mut self.scratch, out);
     }
 
     fn fragments(&mut self, source: &Arc<Source>) -> Arc<SourceFragments> {
@@ -371,6 +198,17 @@ impl DocumentEncoder {
 /// `,"kubernetes":{…}` in fluent-bit's order: `pod_name`, `namespace_name`, then what the API
 /// says (`pod_id`, `labels`, `annotations`, `host`) when known, then `container_name`,
 /// `docker_id`. Empty maps and unknown values are left out, as fluent-bit did.
+/// Appends `text` JSON-escaped, through `scratch` when it has something to escape.
+pub(crate) fn push_escaped(text: &str, scratch: &mut String, out: &mut Vec<u8>) {
+    if needs_no_escape(text) {
+        out.extend_from_slice(text.as_bytes());
+        return;
+    }
+    scratch.clear();
+    escape_into(text, scratch);
+    out.extend_from_slice(scratch.as_bytes());
+}
+
 fn encode_kubernetes(source: &Source, opts: DocumentOptions) -> String {
     let Some(pod) = &source.pod else {
         return String::new();
@@ -442,6 +280,7 @@ fn push_string_map<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::merged_fields::key_bit;
     use logship_collector::json_merge::MergedObject;
     use logship_collector::kube::{PodMeta, PodMetaParts};
     use logship_collector::pod_ref::PodRef;

@@ -14,6 +14,7 @@ pub mod es;
 pub mod fanout;
 pub mod forward;
 pub mod log_limit;
+mod merged_fields;
 pub mod ndjson_output;
 pub mod stats;
 
