@@ -449,6 +449,23 @@ mod tests {
         assert_eq!(fields, format!(",{}", &doc[1..doc.len() - 1]).into_bytes());
     }
 
+    /// Top-level keys without dots take the fast path; the keys inside their values are
+    /// dedotted all the same.
+    #[test]
+    fn nested_dots_are_replaced_under_plain_keys() {
+        let m = r#"{"plain":{"c.d":1,"e":[{"f.g":2}]},"n":1}"#;
+        let v: serde_json::Value =
+            serde_json::from_str(&encode(&record("x", Some(m)), true)).unwrap();
+        assert_eq!(v["plain"], serde_json::json!({"c_d": 1, "e": [{"f_g": 2}]}));
+        assert_eq!(v["n"], 1);
+        let kept: serde_json::Value =
+            serde_json::from_str(&encode(&record("x", Some(m)), false)).unwrap();
+        assert_eq!(
+            kept["plain"],
+            serde_json::json!({"c.d": 1, "e": [{"f.g": 2}]})
+        );
+    }
+
     #[test]
     fn dots_are_kept_when_asked() {
         let m = r#"{"a.b":{"c.d":1}}"#;

@@ -60,7 +60,7 @@ pub(crate) fn push_merged<'a>(
     let plain = |k: &str| !k.bytes().any(|b| b == b'\\' || (replace_dots && b == b'.'));
     let fields = merged.fields();
     if merged.len() <= FEW_KEYS && fields.clone().all(|(k, _)| plain(k)) {
-        push_plain_merged(merged, reserved, out);
+        push_plain_merged(merged, reserved, replace_dots, out);
         return;
     }
     // Keys stay borrowed from the record unless they need unescaping or their dots
@@ -107,7 +107,12 @@ pub(crate) fn push_merged<'a>(
 /// them (`"key":value`, no spaces, a string, number or literal) are copied a run at a time:
 /// a JSON line of such fields, none reserved, is one copy. (A copy per key and value, each
 /// a call, was most of this function's cost.)
-fn push_plain_merged(merged: &MergedObject, reserved: &ReservedKeys, out: &mut Vec<u8>) {
+fn push_plain_merged(
+    merged: &MergedObject,
+    reserved: &ReservedKeys,
+    replace_dots: bool,
+    out: &mut Vec<u8>,
+) {
     let text = merged.text().as_bytes();
     let mut seen: [&[u8]; FEW_KEYS] = [b""; FEW_KEYS];
     let mut n = 0;
@@ -152,8 +157,12 @@ fn push_plain_merged(merged: &MergedObject, reserved: &ReservedKeys, out: &mut V
         out.extend_from_slice(b",\"");
         out.extend_from_slice(k);
         out.extend_from_slice(b"\":");
-        // Plain keys: dots are not being replaced.
-        push_value(merged.text().get(value).unwrap_or_default(), false, out);
+        // The keys here are plain, but a nested value's own keys may still have dots.
+        push_value(
+            merged.text().get(value).unwrap_or_default(),
+            replace_dots,
+            out,
+        );
     }
     flush(&mut run, out);
 }
