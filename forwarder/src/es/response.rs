@@ -95,33 +95,33 @@ impl<'de> Deserialize<'de> for CheckedItem {
 
 /// Parses a 200 response to a request of `expected` items.
 pub fn parse(body: &[u8], expected: usize) -> Result<BulkOutcome, String> {
-    let miscounted =
-        |items: usize| format!("_bulk response has {items} items for {expected} documents");
-    if let Some(n) = compact_all_accepted(body) {
-        return if n == expected {
-            Ok(BulkOutcome::AllAccepted)
-        } else {
-            Err(miscounted(n))
-        };
-    }
-    let unreadable = |e: serde_json::Error| {
-        let head = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
-        format!("unreadable _bulk response ({e}): {head:?}")
+    // With `errors` false: the items listed, read by a byte scan when the answer is written as
+    // Elasticsearch writes it after the agent's `filter_path`, else by serde.
+    let listed = match compact_all_accepted(body) {
+        Some(n) => Some(n),
+        None => {
+            let head: BulkHead = serde_json::from_slice(body).map_err(|e| unreadable(body, e))?;
+            if head.errors {
+                return item_outcomes(body, expected);
+            }
+            head.items.map(|CheckedItems(n)| n)
+        }
     };
-    let head: BulkHead = serde_json::from_slice(body).map_err(unreadable)?;
-    if !head.errors {
-        // The items, when listed (the agent's `filter_path` keeps them), must be one per
-        // document, as on the path below: a server that read the body differently would
-        // otherwise have its answer taken for documents it never saw. Without them, `errors`
-        // false is the server's word that every document was taken.
-        return match head.items {
-            Some(CheckedItems(n)) if n != expected => Err(miscounted(n)),
-            _ => Ok(BulkOutcome::AllAccepted),
-        };
+    // The items, when listed (the agent's `filter_path` keeps them), must be one per document,
+    // as in `item_outcomes`: a server that read the body differently would otherwise have its
+    // answer taken for documents it never saw. Without them, `errors` false is the server's
+    // word that every document was taken.
+    match listed {
+        Some(n) if n != expected => Err(miscounted(n, expected)),
+        _ => Ok(BulkOutcome::AllAccepted),
     }
-    let resp: BulkResponse = serde_json::from_slice(body).map_err(unreadable)?;
+}
+
+/// The outcome of each item of an answer with `errors` set.
+fn item_outcomes(body: &[u8], expected: usize) -> Result<BulkOutcome, String> {
+    let resp: BulkResponse = serde_json::from_slice(body).map_err(|e| unreadable(body, e))?;
     if resp.items.len() != expected {
-        return Err(miscounted(resp.items.len()));
+        return Err(miscounted(resp.items.len(), expected));
     }
     let mut out = Vec::with_capacity(expected);
     for item in resp.items {
@@ -140,6 +140,15 @@ pub fn parse(body: &[u8], expected: usize) -> Result<BulkOutcome, String> {
         });
     }
     Ok(BulkOutcome::Items(out))
+}
+
+fn unreadable(body: &[u8], e: serde_json::Error) -> String {
+    let head = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+    format!("unreadable _bulk response ({e}): {head:?}")
+}
+
+fn miscounted(items: usize, expected: usize) -> String {
+    format!("_bulk response has {items} items for {expected} documents")
 }
 
 /// The number of items of an answer with `errors` false written exactly as Elasticsearch
