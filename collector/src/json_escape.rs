@@ -309,6 +309,8 @@ pub(crate) const ESCAPE_BLOCK: usize = BLOCK;
 pub(crate) struct BlockMasks {
     /// The bytes to escape.
     pub escapes: u32,
+    /// Those of them that are control characters (the rest are quotes and backslashes).
+    pub controls: u32,
     /// The bytes that are not ASCII: when there are none, the text is UTF-8 without a check.
     pub non_ascii: u32,
 }
@@ -348,13 +350,13 @@ fn escape_mask(block: [u8; BLOCK]) -> u32 {
 
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn block_masks(block: [u8; BLOCK]) -> BlockMasks {
+pub(crate) fn block_masks(block: [u8; BLOCK]) -> BlockMasks {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
     };
     // SAFETY: `__m128i` is 16 plain bytes, like the array; SSE2, all these intrinsics need, is
     // part of every x86_64 CPU and enabled in every x86_64 build.
-    let (escapes, non_ascii) = unsafe {
+    let (escapes, controls, non_ascii) = unsafe {
         let v: __m128i = std::mem::transmute(block);
         let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
         let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
@@ -363,19 +365,21 @@ fn block_masks(block: [u8; BLOCK]) -> BlockMasks {
         let control = _mm_cmpeq_epi8(_mm_max_epu8(v, limit), limit);
         (
             _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)),
+            _mm_movemask_epi8(control),
             // The high bit of each byte is what marks it as not ASCII.
             _mm_movemask_epi8(v),
         )
     };
     BlockMasks {
         escapes: escapes as u32,
+        controls: controls as u32,
         non_ascii: non_ascii as u32,
     }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
-fn block_masks(block: [u8; BLOCK]) -> BlockMasks {
+pub(crate) fn block_masks(block: [u8; BLOCK]) -> BlockMasks {
     block_masks_by_words(block)
 }
 
@@ -391,6 +395,7 @@ fn block_masks_by_words(block: [u8; BLOCK]) -> BlockMasks {
         |high_bits: u64| ((high_bits >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32;
     let mut masks = BlockMasks {
         escapes: 0,
+        controls: 0,
         non_ascii: 0,
     };
     for (half, word) in block.chunks_exact(8).enumerate() {
@@ -399,6 +404,7 @@ fn block_masks_by_words(block: [u8; BLOCK]) -> BlockMasks {
         // Below 0x20: the high bit clear, and the low seven bits plus 0x60 still below 0x80.
         let controls = !(((w & LOW7) + ONES * 0x60) | w | LOW7);
         masks.escapes |= gather(quotes | controls) << (8 * half);
+        masks.controls |= gather(controls) << (8 * half);
         masks.non_ascii |= gather(w & HIGH) << (8 * half);
     }
     masks
@@ -531,8 +537,13 @@ mod tests {
                         .filter(|&i| !block[i].is_ascii())
                         .map(|i| 1 << i)
                         .sum();
+                    let controls: u32 = (0..BLOCK)
+                        .filter(|&i| block[i] < 0x20)
+                        .map(|i| 1 << i)
+                        .sum();
                     let want = BlockMasks {
                         escapes: want,
+                        controls,
                         non_ascii,
                     };
                     assert_eq!(block_masks(block), want, "{block:?}");

@@ -5,11 +5,10 @@
 //! block with a control character, rare, goes byte by byte.
 
 use std::arch::x86_64::{
-    __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
-    _mm_set1_epi8, _mm_shuffle_epi8, _mm_srli_si128, _mm_storeu_si128,
+    __m128i, _mm_loadu_si128, _mm_or_si128, _mm_shuffle_epi8, _mm_srli_si128, _mm_storeu_si128,
 };
 
-use crate::json_escape::escape_sequence;
+use crate::json_escape::{block_masks, escape_sequence};
 
 /// For each mask of the bytes to escape among eight: the shuffle that spreads them with a gap
 /// before each escaped one, the backslashes that fill the gaps, and the spread length.
@@ -64,42 +63,37 @@ pub(crate) fn escape(bytes: &[u8], out: &mut Vec<u8>) -> bool {
 #[target_feature(enable = "ssse3")]
 unsafe fn escape_ssse3(bytes: &[u8], out: &mut Vec<u8>) {
     let mut blocks = bytes.chunks_exact(16);
-    for block in &mut blocks {
-        // SAFETY: the chunk is sixteen bytes.
-        let v = unsafe { _mm_loadu_si128(block.as_ptr().cast()) };
-        escape_block(v, block, out);
+    for src in &mut blocks {
+        let mut block = [0; 16];
+        block.copy_from_slice(src);
+        escape_block(block, src, out);
     }
     let rest = blocks.remainder();
     if !rest.is_empty() {
         // Padded with spaces, which need no escape; only `rest.len()` bytes are kept.
         let mut padded = [b' '; 16];
         padded[..rest.len()].copy_from_slice(rest);
-        // SAFETY: the array is sixteen bytes.
-        let v = unsafe { _mm_loadu_si128(padded.as_ptr().cast()) };
-        escape_block(v, rest, out);
+        escape_block(padded, rest, out);
     }
 }
 
-/// Appends the escaped form of `src`, the first `src.len()` (at most sixteen) bytes of `v`.
+/// Appends the escaped form of `src`, the first `src.len()` (at most sixteen) bytes of `block`.
 #[target_feature(enable = "ssse3")]
-fn escape_block(v: __m128i, src: &[u8], out: &mut Vec<u8>) {
-    let valid = src.len();
-    let keep = (1u32 << valid) - 1;
-    let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
-    let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
-    // Unsigned max(b, 0x1f) is 0x1f exactly for the control characters.
-    let limit = _mm_set1_epi8(0x1f);
-    let control = _mm_cmpeq_epi8(_mm_max_epu8(v, limit), limit);
-    let controls = _mm_movemask_epi8(control) as u32 & keep;
-    let escapes = _mm_movemask_epi8(_mm_or_si128(quote, backslash)) as u32 & keep;
+fn escape_block(block: [u8; 16], src: &[u8], out: &mut Vec<u8>) {
+    let keep = (1u32 << src.len()) - 1;
+    let masks = block_masks(block);
     out.reserve(BLOCK_ROOM);
-    if controls != 0 {
+    if masks.controls & keep != 0 {
         for &b in src {
             let (seq, n) = escape_sequence(b);
             out.extend_from_slice(&seq[..n]);
         }
         return;
     }
+    // Without control characters, what is escaped is quotes and backslashes.
+    let escapes = masks.escapes & keep;
+    // SAFETY: the array is sixteen bytes.
+    let v = unsafe { _mm_loadu_si128(block.as_ptr().cast()) };
     let len = out.len();
     let lo = (escapes & 0xff) as usize;
     let hi = (escapes >> 8) as usize;
@@ -107,14 +101,14 @@ fn escape_block(v: __m128i, src: &[u8], out: &mut Vec<u8>) {
     let hi_len = usize::from(SPREAD.len[hi]);
     // SAFETY: `reserve` left room for BLOCK_ROOM bytes past `len`, and the stores write at
     // most 32 (the second starts at most 16 in). The bytes kept (`set_len`) are all written:
-    // `valid` bytes of `src` and a backslash for each escape among them; what the stores
+    // the bytes of `src` and a backslash for each escape among them; what the stores
     // wrote past that (the padding, spread) is not kept. They are UTF-8 as `src` is: bytes
     // copied in order, and ASCII backslashes before ASCII bytes.
     unsafe {
         let dst = out.as_mut_ptr().add(len);
         _mm_storeu_si128(dst.cast(), spread(v, lo));
         _mm_storeu_si128(dst.add(lo_len).cast(), spread(_mm_srli_si128::<8>(v), hi));
-        out.set_len(len + valid + (lo_len - 8) + (hi_len - 8));
+        out.set_len(len + src.len() + (lo_len - 8) + (hi_len - 8));
     }
 }
 
