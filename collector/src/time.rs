@@ -174,9 +174,10 @@ fn after_minute(b: &[u8], minute: i64) -> Option<EventTime> {
     Some(EventTime { secs, nanos })
 }
 
-/// Parses the times of one file ([`EventTime::parse_rfc3339`]) remembering the text of the
-/// minute parsed last: a file's lines come in time order, so nearly all share it, and only
-/// their seconds, fraction and zone are read. (The whole parse was 275 instructions a line.)
+/// Parses times ([`EventTime::parse_rfc3339`]) remembering the text of the minute parsed last:
+/// a file's lines come in time order and are read many at a time, so nearly all share it with
+/// the line before, and only their seconds, fraction and zone are read. (The whole parse was 275
+/// instructions a line.) The line decoder keeps one per input thread.
 #[derive(Debug)]
 pub struct TimeParser {
     /// `YYYY-MM-DDTHH:MM` of `minute`; before the first, bytes no text has (not UTF-8).

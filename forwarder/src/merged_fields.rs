@@ -103,10 +103,10 @@ pub(crate) fn push_merged<'a>(
     }
 }
 
-/// [`push_merged`] for a few plain keys. Fields written as the text has
-/// them (`"key":value`, no spaces, a string, number or literal) are copied a run at a time:
-/// a JSON line of such fields, none reserved, is one copy. (A copy per key and value, each
-/// a call, was most of this function's cost.)
+/// [`push_merged`] for a few plain keys. Fields written as the text has them (`"key":value`, no
+/// spaces, a string, number or literal) are copied a run at a time: a JSON line of such fields,
+/// none reserved, is one copy. (A copy per key and value, each a call, was most of this
+/// function's cost.)
 fn push_plain_merged(
     merged: &MergedObject,
     reserved: &ReservedKeys,
@@ -141,8 +141,8 @@ fn push_plain_merged(
             n += 1;
         }
         let v = &text[value.clone()];
-        // Exactly `":` between key and value, and not a container (see `push_value`).
-        if value.start == key.end + 2 && !matches!(v.first(), Some(b'{' | b'[')) {
+        // Exactly `":` between key and value, and a value copied as it is.
+        if value.start == key.end + 2 && !is_container(v) {
             match &mut run {
                 // Exactly `,"` since the last value: the field follows in the run.
                 Some(r) if key.start == r.end + 2 => r.end = value.end,
@@ -167,14 +167,19 @@ fn push_plain_merged(
     flush(&mut run, out);
 }
 
+/// Whether a raw JSON value is an object or array: only those can hold a raw line break
+/// (whitespace between their items) or a dotted key. A string, number or literal was validated
+/// as JSON when the record was made (every `MergedObject` is parsed), so it has neither and is
+/// copied as it is.
+fn is_container(raw: &[u8]) -> bool {
+    matches!(raw.first(), Some(b'{' | b'['))
+}
+
 /// Appends a raw JSON value, written again when it must be: a line break inside it would end
 /// the NDJSON line, and dotted keys inside it are replaced when `replace_dots`.
 fn push_value(raw: &str, replace_dots: bool, out: &mut Vec<u8>) {
     let b = raw.as_bytes();
-    // Only an object or array can hold a raw line break (whitespace between its items) or
-    // a dotted key. A string, number or literal was validated as JSON when the record was
-    // made (every `MergedObject` is parsed), so it has neither and is copied as it is.
-    if !matches!(b.first(), Some(b'{' | b'[')) {
+    if !is_container(b) {
         out.extend_from_slice(b);
         return;
     }
