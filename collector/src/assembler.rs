@@ -3,37 +3,32 @@
 //! pieces interleave, so pieces are joined per stream. A joined line longer than the maximum is
 //! cut there and marked, and the rest of its pieces are skipped: never dropped silently.
 
-use crate::json_text::JsonText;
+use crate::log_text::LogText;
 use crate::record::Stream;
 use crate::time_text::TimeText;
 
 /// One decoded physical line.
 #[derive(Debug)]
 pub struct Piece<'a> {
-    pub log: JsonText,
+    /// Borrowed from the line read while it can be (a CRI message).
+    pub log: LogText<'a>,
     pub stream: Option<Stream>,
     pub time_text: TimeText,
     pub partial: bool,
     pub start_offset: u64,
     pub end_offset: u64,
-    /// `log` unescaped, when the decoder had it at hand and may merge it (a CRI line that looks
-    /// like a JSON object): spares unescaping what was just escaped. Borrowed from the line
-    /// read, so only a line that is whole at once can carry it.
-    pub plain: Option<&'a str>,
 }
 
 /// A whole logical line, ready to become a record.
 #[derive(Debug)]
 pub struct Line<'a> {
-    pub log: JsonText,
+    pub log: LogText<'a>,
     pub stream: Option<Stream>,
     /// The time of the first piece.
     pub time_text: TimeText,
     pub start_offset: u64,
     pub end_offset: u64,
     pub truncated: bool,
-    /// `log` unescaped, for a line made of one piece whose decoder had it (see [`Piece`]).
-    pub plain: Option<&'a str>,
 }
 
 /// The longest line it makes is the caller's (`max_bytes` of [`Assembler::push`]): longer ones
@@ -41,7 +36,7 @@ pub struct Line<'a> {
 /// holds one per tailed file.
 #[derive(Debug, Default)]
 pub struct Assembler {
-    /// Unfinished lines, which outlive the read they came from and so carry no `plain`.
+    /// Unfinished lines, which outlive the read they came from and so own their text.
     pending: Vec<Line<'static>>,
 }
 
@@ -58,21 +53,18 @@ impl Assembler {
                     start_offset: piece.start_offset,
                     end_offset: piece.end_offset,
                     truncated: false,
-                    plain: piece.plain,
                 };
                 cut(&mut line, max_bytes);
                 Some(line)
             }
             None => {
-                // A joined line is unescaped from its joined `log` if it is merged.
                 let mut line = Line {
-                    log: piece.log,
+                    log: piece.log.into_owned(),
                     stream: piece.stream,
                     time_text: piece.time_text,
                     start_offset: piece.start_offset,
                     end_offset: piece.end_offset,
                     truncated: false,
-                    plain: None,
                 };
                 cut(&mut line, max_bytes);
                 self.pending.push(line);
@@ -120,23 +112,22 @@ fn cut(line: &mut Line<'_>, max_bytes: usize) {
     if line.log.len() > max_bytes {
         line.log.truncate_to(max_bytes);
         line.truncated = true;
-        line.plain = None;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json_text::JsonText;
 
     fn piece(s: &str, stream: Stream, partial: bool, start: u64) -> Piece<'_> {
         Piece {
-            log: JsonText::escape(s),
+            log: JsonText::escape(s).into(),
             stream: Some(stream),
             time_text: TimeText::new(&format!("t{start}")),
             partial,
             start_offset: start,
             end_offset: start + 10,
-            plain: None,
         }
     }
 
@@ -149,7 +140,7 @@ mod tests {
         let err = a
             .push(piece("err\n", Stream::Stderr, false, 10), 1 << 20)
             .unwrap();
-        assert_eq!(err.log.unescape(), "err\n");
+        assert_eq!(err.log.text(), "err\n");
         assert_eq!(a.oldest_pending_start(), Some(0));
         assert!(a
             .push(piece("BB", Stream::Stdout, true, 20), 1 << 20)
@@ -157,7 +148,7 @@ mod tests {
         let l = a
             .push(piece("CC\n", Stream::Stdout, false, 30), 1 << 20)
             .unwrap();
-        assert_eq!(l.log.unescape(), "AABBCC\n");
+        assert_eq!(l.log.text(), "AABBCC\n");
         assert_eq!(l.time_text, "t0");
         assert_eq!((l.start_offset, l.end_offset), (0, 40));
         assert!(!l.truncated);
@@ -170,14 +161,14 @@ mod tests {
         assert!(a.push(piece("abcd", Stream::Stdout, true, 0), 5).is_none());
         assert!(a.push(piece("efgh", Stream::Stdout, true, 10), 5).is_none());
         let l = a.push(piece("ij\n", Stream::Stdout, false, 20), 5).unwrap();
-        assert_eq!(l.log.unescape(), "abcde");
+        assert_eq!(l.log.text(), "abcde");
         assert!(l.truncated);
         assert_eq!(l.end_offset, 30);
         let l = a
             .push(piece("0123456789\n", Stream::Stdout, false, 30), 5)
             .unwrap();
         assert!(l.truncated);
-        assert_eq!(l.log.unescape(), "01234");
+        assert_eq!(l.log.text(), "01234");
     }
 
     #[test]

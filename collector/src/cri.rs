@@ -3,7 +3,6 @@
 
 use std::borrow::Cow;
 
-use crate::json_text::JsonText;
 use crate::record::Stream;
 
 #[derive(Debug, PartialEq)]
@@ -11,9 +10,7 @@ pub struct CriLine<'a> {
     pub time: &'a str,
     pub stream: Stream,
     pub partial: bool,
-    /// The content, escaped. Invalid UTF-8 is replaced by U+FFFD.
-    pub log: JsonText,
-    /// The content as text (invalid UTF-8 replaced): what `log` unescapes to.
+    /// The content, which outputs escape as they write it. Invalid UTF-8 is replaced by U+FFFD.
     pub text: Cow<'a, str>,
     pub invalid_utf8: bool,
 }
@@ -61,7 +58,6 @@ pub fn decode(line: &[u8]) -> Result<CriLine<'_>, NotCri> {
         time,
         stream,
         partial,
-        log: JsonText::escape(&text),
         text,
         invalid_utf8,
     })
@@ -99,10 +95,10 @@ mod tests {
         assert_eq!(l.time, "2026-11-22T01:02:03.123456789Z");
         assert_eq!(l.stream, Stream::Stdout);
         assert!(!l.partial);
-        assert_eq!(l.log.as_escaped(), "hello world");
+        assert_eq!(l.text, "hello world");
         let l = decode(b"2021-03-29T21:16:20.753110058-04:00 stdout P blah ").unwrap();
         assert!(l.partial);
-        assert_eq!(l.log.as_escaped(), "blah ");
+        assert_eq!(l.text, "blah ");
     }
 
     #[test]
@@ -116,18 +112,18 @@ mod tests {
     #[test]
     fn empty_messages_and_tabs() {
         let l = decode(b"2026-11-22T01:02:03.2Z stdout F ").unwrap();
-        assert_eq!(l.log.as_escaped(), "");
+        assert_eq!(l.text, "");
         let l = decode(b"2026-11-22T01:02:03.2Z stderr F").unwrap();
-        assert_eq!(l.log.as_escaped(), "");
+        assert_eq!(l.text, "");
         let l = decode(b"2026-11-22T01:02:03.2Z stderr F \tat main()").unwrap();
-        assert_eq!(l.log.as_escaped(), "\\tat main()");
+        assert_eq!(l.text, "\tat main()");
     }
 
     #[test]
     fn invalid_utf8_is_replaced_and_flagged() {
         let l = decode(b"2026-11-22T01:02:03.2Z stderr F a\xffb").unwrap();
         assert!(l.invalid_utf8);
-        assert_eq!(l.log.unescape(), "a\u{fffd}b");
+        assert_eq!(l.text, "a\u{fffd}b");
     }
 
     #[test]

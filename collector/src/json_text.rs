@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-pub use crate::json_escape::{escape_into, needs_no_escape};
+pub use crate::json_escape::{escape_into, escape_into_bytes, needs_no_escape};
 
 /// The content of a JSON string literal, without the surrounding quotes, already escaped.
 /// Invariant: `"` + content + `"` is one valid JSON string.
@@ -13,9 +13,10 @@ pub struct JsonText(String);
 impl JsonText {
     /// Escapes plain text.
     pub fn escape(text: &str) -> JsonText {
-        // Sized by `escape_into`: exactly for plain text, with room for escapes otherwise.
-        let mut out = String::new();
+        let mut out = String::with_capacity(text.len());
         escape_into(text, &mut out);
+        // A record may hold it until shipped.
+        out.shrink_to_fit();
         JsonText(out)
     }
 
@@ -51,12 +52,7 @@ impl JsonText {
 
     /// The text itself. Borrows when there is nothing to unescape.
     pub fn unescape(&self) -> Cow<'_, str> {
-        if memchr::memchr(b'\\', self.0.as_bytes()).is_none() {
-            return Cow::Borrowed(&self.0);
-        }
-        let mut out = String::with_capacity(self.0.len());
-        unescape_content(&self.0, &mut out);
-        Cow::Owned(out)
+        unescape_str(&self.0)
     }
 
     /// The text itself, into `out` (cleared first): the merge's path, which reuses one buffer.
@@ -64,6 +60,17 @@ impl JsonText {
         out.clear();
         unescape_content(&self.0, out);
     }
+}
+
+/// JSON string content (valid, as [`JsonText`] holds) unescaped. Borrows when there is nothing
+/// to unescape.
+pub(crate) fn unescape_str(content: &str) -> Cow<'_, str> {
+    if memchr::memchr(b'\\', content.as_bytes()).is_none() {
+        return Cow::Borrowed(content);
+    }
+    let mut out = String::with_capacity(content.len());
+    unescape_content(content, &mut out);
+    Cow::Owned(out)
 }
 
 /// Undoes JSON string escapes. Hand-written because it runs for every JSON log line (to merge

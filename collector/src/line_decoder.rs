@@ -3,13 +3,12 @@
 
 use crate::counters;
 use crate::time_text::TimeText;
-use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::Arc;
 
 use crate::assembler::{Assembler, Line, Piece};
 use crate::json_merge::{MergeScratch, MergedObject};
-use crate::json_text::JsonText;
+use crate::log_text::LogText;
 use crate::record::{Record, RecordKind, Source};
 use crate::stats::{CollectorStats, Problem};
 use crate::time::{EventTime, TimeParser};
@@ -113,38 +112,25 @@ impl LineDecoder {
         } else {
             match format {
                 LogFormat::Docker => self.decode_docker(raw, source).map(|l| Piece {
-                    log: l.log,
+                    log: LogText::Escaped(l.log),
                     stream: l.stream,
                     time_text: TimeText::new(&l.time),
                     partial: l.partial,
                     start_offset: start,
                     end_offset: end,
-                    plain: None,
                 }),
                 LogFormat::Cri => cri::decode(raw).ok().map(|l| {
                     if l.invalid_utf8 && self.stats.problem(Problem::InvalidUtf8) {
                         tracing::warn!(path = %source.path.display(), offset = start,
                             "invalid UTF-8 replaced by U+FFFD (further cases are only counted)");
                     }
-                    // CRI content is plain text: a whole line that may be merged keeps it, so
-                    // the merge need not unescape the `log` just escaped from it. (Text with
-                    // bad UTF-8 replaced is not the line read, and is unescaped like Docker's.)
-                    let plain = match l.text {
-                        Cow::Borrowed(text)
-                            if self.merge_json && !l.partial && text.starts_with('{') =>
-                        {
-                            Some(text)
-                        }
-                        _ => None,
-                    };
                     Piece {
-                        log: l.log,
+                        log: LogText::Plain(l.text),
                         stream: Some(l.stream),
                         time_text: TimeText::new(l.time),
                         partial: l.partial,
                         start_offset: start,
                         end_offset: end,
-                        plain,
                     }
                 }),
             }
@@ -194,9 +180,8 @@ impl LineDecoder {
     }
 
     /// A line that could not be decoded travels as text, so that nothing is lost.
-    fn text_line(&self, raw: &[u8], start: u64, end: u64, cut: bool) -> Line<'static> {
-        let text = String::from_utf8_lossy(raw);
-        let mut log = JsonText::escape(&text);
+    fn text_line<'a>(&self, raw: &'a [u8], start: u64, end: u64, cut: bool) -> Line<'a> {
+        let mut log = LogText::Plain(String::from_utf8_lossy(raw));
         let mut truncated = cut;
         let max = self.max_line_bytes();
         if log.len() > max {
@@ -210,7 +195,6 @@ impl LineDecoder {
             start_offset: start,
             end_offset: end,
             truncated,
-            plain: None,
         }
     }
 
@@ -252,9 +236,14 @@ impl LineDecoder {
                 "line longer than the maximum was cut and marked (further cases are only counted)");
         }
         let merged = if self.merge_json && !line.truncated {
-            self.merge(&line.log, line.plain)
+            self.merge(&line.log)
         } else {
             None
+        };
+        let log = match (line.log, &merged) {
+            // A whole CRI line that is one JSON object is kept once.
+            (LogText::Plain(text), Some(m)) if m.text() == text => LogText::Merged,
+            (log, _) => log.into_owned(),
         };
         counters::add(&self.stats.records, 1);
         Record {
@@ -264,32 +253,31 @@ impl LineDecoder {
             time,
             time_text: line.time_text,
             stream: line.stream,
-            log: line.log,
+            log,
             merged,
             truncated: line.truncated,
             kind: RecordKind::Line,
         }
     }
 
-    /// Merges only when the whole `log` (less its trailing newline) is a JSON object. `plain` is
-    /// `log` unescaped, when the decoder had it.
-    fn merge(&self, log: &JsonText, plain: Option<&str>) -> Option<MergedObject> {
-        let escaped = log.as_escaped();
-        if !escaped.starts_with('{') {
+    /// Merges only when the whole `log` (less its trailing newline) is a JSON object.
+    fn merge(&self, log: &LogText<'_>) -> Option<MergedObject> {
+        let text: &str = match log {
+            LogText::Plain(text) => text,
+            LogText::Escaped(escaped) => escaped.as_escaped(),
+            LogText::Merged => return None,
+        };
+        if !text.starts_with('{') {
             return None;
         }
         let merged = MERGE_BUFFERS.with_borrow_mut(|buffers| {
             let MergeBuffers { unescaped, spans } = buffers;
-            let text = match plain {
-                Some(text) => {
-                    debug_assert_eq!(text, log.unescape());
-                    text
-                }
-                None if !escaped.contains('\\') => escaped,
-                None => {
-                    log.unescape_into(unescaped);
+            let text = match log {
+                LogText::Escaped(escaped) if text.contains('\\') => {
+                    escaped.unescape_into(unescaped);
                     unescaped
                 }
+                _ => text,
             };
             let text = text.strip_suffix('\n').unwrap_or(text);
             MergedObject::parse_any_with(text, spans)
@@ -315,12 +303,17 @@ fn strip_cr(raw: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::log_text::LogRef;
     use std::path::PathBuf;
 
     fn decode_all(lines: &[&[u8]]) -> Vec<Record> {
+        decode_cut_at(1 << 20, lines)
+    }
+
+    fn decode_cut_at(max_line_bytes: usize, lines: &[&[u8]]) -> Vec<Record> {
         let opts = DecodeOptions {
             merge_json: true,
-            max_line_bytes: 1 << 20,
+            max_line_bytes,
         };
         let source = Arc::new(Source {
             id: 1,
@@ -367,11 +360,38 @@ mod tests {
         assert_eq!(merged(&docker[0]), want);
         assert_eq!(merged(&cri[0]), want);
         assert_eq!(merged(&cri[1]), want);
-        assert_eq!(cri[0].log, cri[1].log);
+        // Kept once, as the merged object's text, and written escaped.
+        assert_eq!(cri[0].log, LogText::Merged);
+        assert_eq!(cri[1].log, LogText::Merged);
+        assert_eq!(cri[0].log(), cri[1].log());
+        let mut escaped = Vec::new();
+        cri[0].log().write_escaped(&mut escaped);
         assert_eq!(
-            cri[0].log.as_escaped(),
+            String::from_utf8(escaped).unwrap(),
             r#"{\"a\":\"q\\\"b\\\\\\t\",\"n\":[1,{\"x\":null}]}"#
         );
+    }
+
+    #[test]
+    fn cri_text_is_kept_as_read_and_cut_by_its_own_bytes() {
+        let out = decode_cut_at(
+            10,
+            &[
+                b"2026-11-22T01:02:05Z stdout F {\"not\":}",
+                b"2026-11-22T01:02:06Z stdout F \"quoted\" words",
+                b"2026-11-22T01:02:07Z stdout F \"quoted\"\xe9\xe9",
+            ],
+        );
+        assert_eq!(out.len(), 3);
+        assert!(out[0].merged.is_none());
+        assert_eq!(out[0].log, LogText::plain("{\"not\":}"));
+        assert!(!out[0].truncated);
+        // Ten bytes of the text (twelve once escaped), not ten of its escaped form.
+        assert_eq!(out[1].log(), LogRef::Plain("\"quoted\" w"));
+        assert!(out[1].truncated);
+        // Bad UTF-8 replaced, then cut at a character boundary: U+FFFD is three bytes.
+        assert_eq!(out[2].log().text(), "\"quoted\"");
+        assert!(out[2].truncated);
     }
 
     #[test]
@@ -400,6 +420,12 @@ mod tests {
         assert_eq!(merged(&out[3]), want("b", "\"\u{fffd}\""));
         // An escaped key: re-encoded, the slow way.
         assert_eq!(merged(&out[4]), want("c\u{e9}", "3"));
+        // CRI lines are kept once when the merged text is the line (bad UTF-8 replaced in
+        // both), and as read beside a re-encoded object.
+        assert_eq!(out[2].log, LogText::Merged);
+        assert_eq!(out[3].log, LogText::Merged);
+        assert_eq!(out[3].log().text(), "{\"b\":\"\u{fffd}\"}");
+        assert_eq!(out[4].log, LogText::plain(r#"{"c\u00e9":3}"#));
         let times: Vec<&str> = out.iter().map(|r| r.time_text.as_str()).collect();
         assert_eq!(
             times,

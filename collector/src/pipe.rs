@@ -475,7 +475,7 @@ mod tests {
             time: crate::time::EventTime::default(),
             time_text: crate::time_text::TimeText::default(),
             stream: None,
-            log: crate::JsonText::escape("x"),
+            log: crate::LogText::plain("x"),
             merged: None,
             truncated: false,
             kind: crate::RecordKind::Line,

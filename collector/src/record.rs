@@ -7,8 +7,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::json_merge::MergedObject;
-use crate::json_text::JsonText;
 use crate::kube::PodMeta;
+use crate::log_text::{LogRef, LogText};
 use crate::pod_ref::{tag_for_path, PodRef};
 use crate::time::EventTime;
 use crate::time_text::TimeText;
@@ -155,7 +155,8 @@ pub struct Record {
     /// the event time).
     pub time_text: TimeText,
     pub stream: Option<Stream>,
-    pub log: JsonText,
+    /// Read by outputs through [`Record::log`], which resolves [`LogText::Merged`].
+    pub log: LogText<'static>,
     /// The top-level keys of `log` when it is a whole-line JSON object.
     pub merged: Option<MergedObject>,
     /// The line was longer than the maximum and was cut.
@@ -166,6 +167,14 @@ pub struct Record {
 }
 
 impl Record {
+    /// The log line, in the form it was read.
+    pub fn log(&self) -> LogRef<'_> {
+        match self.log.as_ref() {
+            Some(log) => log,
+            None => LogRef::Plain(self.merged.as_ref().map_or("", |m| m.text())),
+        }
+    }
+
     /// Bytes this record holds, for the memory bound.
     /// Counts what the allocator really hands out: capacities, and a malloc header and the
     /// rounding of each block (about 16 bytes), so that the memory bound bounds resident memory
@@ -181,9 +190,11 @@ impl Record {
             0 => 0,
             n => n + PER_ALLOCATION,
         };
-        self.log.capacity()
-            + PER_ALLOCATION
-            + time
+        let log = match self.log.heap_size() {
+            0 => 0,
+            n => n + PER_ALLOCATION,
+        };
+        log + time
             + self
                 .merged
                 .as_ref()

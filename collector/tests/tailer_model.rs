@@ -72,7 +72,7 @@ fn first_difference(got: &[String], want: &[String]) -> String {
 fn logs(records: &[Record]) -> Vec<String> {
     records
         .iter()
-        .map(|r| r.log.unescape().trim_end_matches('\n').to_owned())
+        .map(|r| r.log().text().trim_end_matches('\n').to_owned())
         .collect()
 }
 

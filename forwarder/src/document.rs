@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use logship_collector::json_text::{escape_into, needs_no_escape};
+use logship_collector::json_text::{escape_into, escape_into_bytes};
 use logship_collector::time::TimestampWriter;
 use logship_collector::{Record, RecordKind, Source};
 
@@ -60,7 +60,6 @@ pub struct DocumentEncoder {
     sources: HashMap<usize, (Arc<Source>, Arc<SourceFragments>)>,
     /// The source of the previous record and its fragments: most records need no lookup.
     last: Option<(usize, Arc<SourceFragments>)>,
-    scratch: String,
     timestamps: TimestampWriter,
 }
 
@@ -70,7 +69,6 @@ impl DocumentEncoder {
             opts,
             sources: HashMap::new(),
             last: None,
-            scratch: String::new(),
             timestamps: TimestampWriter::default(),
         }
     }
@@ -115,39 +113,27 @@ impl DocumentEncoder {
         }
         if r.kind == RecordKind::Event {
             if let Some(merged) = &r.merged {
-                push_merged(
-                    merged,
-                    &EVENT_RESERVED,
-                    self.opts.replace_dots,
-                    &mut self.scratch,
-                    out,
-                );
+                push_merged(merged, &EVENT_RESERVED, self.opts.replace_dots, out);
             }
             return;
         }
         out.extend_from_slice(b",\"log\":\"");
-        out.extend_from_slice(r.log.as_escaped().as_bytes());
+        r.log().write_escaped(out);
         out.push(b'"');
         if let Some(stream) = &r.stream {
             out.extend_from_slice(b",\"stream\":\"");
-            self.push_escaped(stream.as_str(), out);
+            escape_into_bytes(stream.as_str(), out);
             out.push(b'"');
         }
         out.extend_from_slice(b",\"time\":\"");
         if r.time_text.is_empty() {
             out.extend_from_slice(r.time.to_rfc3339_nanos().as_bytes());
         } else {
-            self.push_escaped(r.time_text.as_str(), out);
+            escape_into_bytes(r.time_text.as_str(), out);
         }
         out.push(b'"');
         if let Some(merged) = &r.merged {
-            push_merged(
-                merged,
-                &RESERVED,
-                self.opts.replace_dots,
-                &mut self.scratch,
-                out,
-            );
+            push_merged(merged, &RESERVED, self.opts.replace_dots, out);
         }
         if r.truncated {
             out.extend_from_slice(b",\"");
@@ -159,10 +145,6 @@ impl DocumentEncoder {
     /// `,"kubernetes":{…}` of a source with a pod, as documents carry it; empty without a pod.
     pub fn kubernetes_fragment(&self, source: &Source) -> String {
         encode_kubernetes(source, self.opts)
-    }
-
-    fn push_escaped(&mut self, text: &str, out: &mut Vec<u8>) {
-        push_escaped(text, &mut self.scratch, out);
     }
 
     fn fragments(&mut self, source: &Arc<Source>) -> Arc<SourceFragments> {
@@ -198,17 +180,6 @@ impl DocumentEncoder {
 /// `,"kubernetes":{…}` in fluent-bit's order: `pod_name`, `namespace_name`, then what the API
 /// says (`pod_id`, `labels`, `annotations`, `host`) when known, then `container_name`,
 /// `docker_id`. Empty maps and unknown values are left out, as fluent-bit did.
-/// Appends `text` JSON-escaped, through `scratch` when it has something to escape.
-pub(crate) fn push_escaped(text: &str, scratch: &mut String, out: &mut Vec<u8>) {
-    if needs_no_escape(text) {
-        out.extend_from_slice(text.as_bytes());
-        return;
-    }
-    scratch.clear();
-    escape_into(text, scratch);
-    out.extend_from_slice(scratch.as_bytes());
-}
-
 fn encode_kubernetes(source: &Source, opts: DocumentOptions) -> String {
     let Some(pod) = &source.pod else {
         return String::new();
@@ -284,7 +255,7 @@ mod tests {
     use logship_collector::json_merge::MergedObject;
     use logship_collector::kube::{PodMeta, PodMetaParts};
     use logship_collector::pod_ref::PodRef;
-    use logship_collector::{EventTime, JsonText, Stream};
+    use logship_collector::{EventTime, JsonText, LogText, Stream};
     use std::path::PathBuf;
 
     fn source(pod: bool) -> Arc<Source> {
@@ -305,7 +276,7 @@ mod tests {
             time: EventTime::parse_rfc3339("2026-11-22T01:02:03.005Z").unwrap(),
             time_text: "2026-11-22T01:02:03.005Z".into(),
             stream: Some(Stream::Stdout),
-            log: JsonText::escape(log),
+            log: JsonText::escape(log).into(),
             merged: merged.map(|m| MergedObject::parse_any(m.to_owned()).unwrap()),
             truncated: false,
             kind: RecordKind::Line,
@@ -329,6 +300,34 @@ mod tests {
                 r#""kubernetes":{"pod_name":"p","namespace_name":"ns","container_name":"c","docker_id":"abc"}}"#
             )
         );
+    }
+
+    #[test]
+    fn a_log_escaped_plain_or_kept_as_its_merged_object_is_written_the_same() {
+        // Docker's log is held escaped, CRI's as read, and a whole CRI JSON line only as its
+        // merged object's text: the documents are the same, byte for byte.
+        for (log, merged) in [
+            ("hello \"x\" \\ \t\u{1} é 🌍", None),
+            (
+                r#"{"msg":"a \"quoted\" word","n":1}"#,
+                Some(r#"{"msg":"a \"quoted\" word","n":1}"#),
+            ),
+        ] {
+            let escaped = record(log, merged);
+            let mut plain = record(log, merged);
+            plain.log = LogText::plain(log.to_owned());
+            let want = encode(&escaped, true);
+            assert_eq!(encode(&plain, true), want);
+            let v: serde_json::Value = serde_json::from_str(&want).unwrap();
+            assert_eq!(v["log"], log);
+            if merged.is_some() {
+                let mut kept_once = record(log, merged);
+                kept_once.log = LogText::Merged;
+                assert_eq!(encode(&kept_once, true), want);
+                assert_eq!(kept_once.log().text(), log);
+                assert!(kept_once.size() < plain.size());
+            }
+        }
     }
 
     #[test]

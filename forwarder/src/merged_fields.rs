@@ -11,7 +11,7 @@ use logship_collector::json_merge::MergedObject;
 use serde_json::Value;
 
 use crate::dedot::dedot_value;
-use crate::document::push_escaped;
+use logship_collector::json_text::escape_into_bytes;
 
 /// The common case of merged fields: this many keys at most, none escaped or dotted, so each is
 /// written as it is and duplicates are found among the raw keys, on the stack.
@@ -48,12 +48,10 @@ pub(crate) const fn key_bit(b: &[u8]) -> u64 {
 
 /// Appends the fields of `merged` to a document, each as `,"key":value`: the first of each key,
 /// none of `reserved`, dots in keys (and in nested keys) replaced by `_` when `replace_dots`.
-/// `scratch` is for keys that need escaping again.
 pub(crate) fn push_merged<'a>(
     merged: &'a MergedObject,
     reserved: &ReservedKeys,
     replace_dots: bool,
-    scratch: &mut String,
     out: &mut Vec<u8>,
 ) {
     // One pass over the short key, inline: two searches per key cost 3 % of the agent.
@@ -97,7 +95,7 @@ pub(crate) fn push_merged<'a>(
             continue;
         }
         out.extend_from_slice(b",\"");
-        push_escaped(&key, scratch, out);
+        escape_into_bytes(&key, out);
         out.extend_from_slice(b"\":");
         push_value(raw_value, replace_dots, out);
     }

@@ -97,7 +97,7 @@ impl Run {
                     },
                     time_text: "".into(),
                     stream: None,
-                    log: JsonText::escape(&format!("m{k}")),
+                    log: JsonText::escape(&format!("m{k}")).into(),
                     merged: None,
                     truncated: false,
                     kind: RecordKind::Line,

@@ -33,7 +33,7 @@ use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 
 use crate::fingerprint::{fnv1a, FNV_OFFSET};
 use crate::json_merge::MergedObject;
-use crate::json_text::JsonText;
+use crate::log_text::LogText;
 use crate::pipe::BatchSender;
 use crate::record::{Record, RecordKind, Source};
 use decode::{decode, Message};
@@ -274,7 +274,7 @@ fn records(ctx: &Ctx, msg: Message) -> Vec<Record> {
             time: e.time,
             time_text: TimeText::default(),
             stream: None,
-            log: JsonText::default(),
+            log: LogText::default(),
             merged: MergedObject::parse_any(e.fields),
             truncated: false,
             kind: RecordKind::Event,

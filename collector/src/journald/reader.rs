@@ -23,7 +23,7 @@ use super::stats::{JournaldStats, Problem};
 use super::JournaldConfig;
 use crate::fingerprint::{fnv1a, FNV_OFFSET};
 use crate::json_merge::MergedObject;
-use crate::json_text::JsonText;
+use crate::log_text::LogText;
 use crate::pipe::BatchSender;
 use crate::record::{Record, RecordKind, Source};
 use crate::time::EventTime;
@@ -242,7 +242,7 @@ impl Reader {
             time,
             time_text: TimeText::default(),
             stream: None,
-            log: JsonText::default(),
+            log: LogText::default(),
             merged: MergedObject::parse(entry.fields),
             truncated: false,
             kind: RecordKind::Event,

@@ -24,8 +24,8 @@ use super::sampler::{Sample, Sampler};
 use super::stats::KubeletStats;
 use crate::fingerprint::{fnv1a, FNV_OFFSET};
 use crate::json_merge::MergedObject;
-use crate::json_text::JsonText;
 use crate::kube::{KubeStats, PodStore};
+use crate::log_text::LogText;
 use crate::pipe::BatchSender;
 use crate::record::{MetricFamily, Record, RecordKind, Source};
 
@@ -214,7 +214,7 @@ pub fn records(docs: Vec<MetricDocument>) -> Vec<Record> {
                 time: d.timestamp,
                 time_text: TimeText::default(),
                 stream: None,
-                log: JsonText::default(),
+                log: LogText::default(),
                 merged: Some(merged),
                 truncated: false,
                 kind: RecordKind::Metric(d.family),

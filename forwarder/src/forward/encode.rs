@@ -131,7 +131,7 @@ impl ForwardEncoder {
                 self.transcode_errors += 1;
                 self.fields.clear();
                 msgpack::str(&mut self.fields, "log");
-                msgpack::str(&mut self.fields, &r.log.unescape());
+                msgpack::str(&mut self.fields, &r.log().text());
                 1
             }
         };

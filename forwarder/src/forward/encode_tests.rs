@@ -26,7 +26,7 @@ fn record(src: &Arc<Source>, log: &str, merged: Option<&str>) -> Record {
         time: EventTime::parse_rfc3339("2026-11-22T01:02:03.005000007Z").unwrap(),
         time_text: "2026-11-22T01:02:03.005000007Z".into(),
         stream: Some(Stream::Stdout),
-        log: JsonText::escape(log),
+        log: JsonText::escape(log).into(),
         merged: merged.map(|m| MergedObject::parse_any(m.to_owned()).unwrap()),
         truncated: false,
         kind: RecordKind::Line,
