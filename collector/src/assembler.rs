@@ -172,6 +172,28 @@ mod tests {
     }
 
     #[test]
+    fn cri_pieces_join_as_read_and_are_cut_at_a_character_boundary() {
+        let plain = |s: &'static str, partial: bool, start: u64| Piece {
+            log: LogText::plain(s),
+            ..piece("", Stream::Stdout, partial, start)
+        };
+        let mut a = Assembler::default();
+        assert!(a.push(plain("a\"é", true, 0), 100).is_none());
+        let l = a.push(plain("🌍\"", false, 10), 100).unwrap();
+        assert_eq!(l.log, LogText::plain("a\"é🌍\""));
+        // Five bytes kept of "ab" + "é" + "é": the second "é" would end at byte six.
+        let mut a = Assembler::default();
+        assert!(a.push(plain("ab", true, 0), 5).is_none());
+        let l = a.push(plain("éé", false, 10), 5).unwrap();
+        assert_eq!(l.log, LogText::plain("abé"));
+        assert!(l.truncated);
+        // A whole line read at once, longer than the maximum.
+        let l = a.push(plain("ééé", false, 20), 5).unwrap();
+        assert_eq!(l.log, LogText::plain("éé"));
+        assert!(l.truncated);
+    }
+
+    #[test]
     fn drain_ships_unfinished_lines() {
         let mut a = Assembler::default();
         a.push(piece("b", Stream::Stderr, true, 5), 100);

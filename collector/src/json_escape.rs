@@ -91,11 +91,12 @@ fn escape_by_spreading(bytes: &[u8], i: usize, out: &mut Vec<u8>) -> bool {
     false
 }
 
-/// [`escape_into`] from the first escape at `i` on, eight bytes at a time (SWAR), where SSSE3
-/// is not: words without anything to escape are copied later in one run, and from the first
-/// ASCII word with escapes on, ASCII words are escaped into a buffer on the stack, appended once
-/// it is full or the text ends (a copy call per escape, or pushing byte by byte, cost twice as much). A word with non-ASCII bytes is cut only at its escapes, which
-/// are ASCII, so every cut is on a character boundary.
+/// [`escape_into_bytes`] from the first escape at `i` on, eight bytes at a time (SWAR), where
+/// SSSE3 is not: words without anything to escape are copied later in one run, and from the
+/// first ASCII word with escapes on, ASCII words are escaped into a buffer on the stack,
+/// appended once it is full or the text ends (a copy call per escape, or pushing byte by byte,
+/// cost twice as much). A word with non-ASCII bytes is cut only at its escapes, which are
+/// ASCII, so every cut is on a character boundary.
 fn escape_by_words(bytes: &[u8], mut i: usize, out: &mut Vec<u8>) {
     // Room for a few escapes: a JSON line escapes each of its quotes, about one byte in six.
     out.reserve(bytes.len() + bytes.len() / 4 + 8);

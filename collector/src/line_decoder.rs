@@ -342,8 +342,8 @@ mod tests {
 
     #[test]
     fn cri_json_lines_merge_as_docker_ones_do() {
-        // The CRI line is merged from its plain text, the Docker one from its unescaped `log`;
-        // a CRI line joined from pieces is unescaped too.
+        // The CRI line is merged from its text, joined from pieces or not, the Docker one from
+        // its unescaped `log`.
         let docker = decode_all(&[
             br#"{"log":"{\"a\":\"q\\\"b\\\\\\t\",\"n\":[1,{\"x\":null}]}\n","stream":"stdout","time":"2026-11-22T01:02:03Z"}"#,
         ]);
@@ -416,7 +416,7 @@ mod tests {
             merged(&out[2]),
             want("long", r#""a value longer than the next line""#)
         );
-        // Bad UTF-8 replaced: merged from the unescaped `log`, not the bytes read.
+        // Bad UTF-8 replaced: merged from the text with U+FFFD, not the bytes read.
         assert_eq!(merged(&out[3]), want("b", "\"\u{fffd}\""));
         // An escaped key: re-encoded, the slow way.
         assert_eq!(merged(&out[4]), want("c\u{e9}", "3"));

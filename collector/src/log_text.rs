@@ -73,7 +73,18 @@ impl<'a> LogText<'a> {
                 while !text.is_char_boundary(at) {
                     at -= 1;
                 }
-                text.to_mut().truncate(at);
+                // Only what is kept is copied (or kept): a long line read whole is not held
+                // whole for its beginning.
+                match text {
+                    Cow::Borrowed(read) => {
+                        let read: &'a str = read;
+                        *text = Cow::Borrowed(&read[..at]);
+                    }
+                    Cow::Owned(owned) => {
+                        owned.truncate(at);
+                        owned.shrink_to_fit();
+                    }
+                }
             }
             LogText::Plain(_) | LogText::Merged => {}
         }
@@ -95,11 +106,16 @@ impl<'a> LogText<'a> {
         }
     }
 
-    /// Owns what it borrowed, in an allocation of its size.
+    /// Owns what it borrowed, in an allocation of its size (a record may hold it a while).
     pub fn into_owned(self) -> LogText<'static> {
         match self {
             LogText::Escaped(text) => LogText::Escaped(text),
-            LogText::Plain(text) => LogText::Plain(Cow::Owned(text.into_owned())),
+            LogText::Plain(text) => {
+                let mut text = text.into_owned();
+                // Joined pieces grew it; text read whole was copied exactly.
+                text.shrink_to_fit();
+                LogText::Plain(Cow::Owned(text))
+            }
             LogText::Merged => LogText::Merged,
         }
     }
@@ -215,5 +231,23 @@ mod tests {
         let log = LogText::plain(&read[5..]).into_owned();
         assert_eq!(log.heap_size(), read.len() - 5);
         assert_eq!(LogText::plain("x").heap_size(), 0);
+        // A long line read whole and cut: only what is kept is held.
+        let long = "é".repeat(10_000);
+        let mut log = LogText::plain(long.as_str());
+        log.truncate_to(101);
+        let log = log.into_owned();
+        assert_eq!(log.text(), "é".repeat(50));
+        assert_eq!(log.heap_size(), 100);
+        // Pieces joined, then cut.
+        let mut log = LogText::plain("abc").into_owned();
+        for _ in 0..100 {
+            log.push(&LogText::plain("defgh"));
+        }
+        log.truncate_to(7);
+        assert_eq!(log.text(), "abcdefg");
+        assert_eq!(log.heap_size(), 7);
+        let mut joined = LogText::plain("abc").into_owned();
+        joined.push(&LogText::plain("d"));
+        assert_eq!(joined.into_owned().heap_size(), 4);
     }
 }

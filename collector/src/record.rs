@@ -171,7 +171,10 @@ impl Record {
     pub fn log(&self) -> LogRef<'_> {
         match self.log.as_ref() {
             Some(log) => log,
-            None => LogRef::Plain(self.merged.as_ref().map_or("", |m| m.text())),
+            None => {
+                debug_assert!(self.merged.is_some(), "a log kept as its merged object");
+                LogRef::Plain(self.merged.as_ref().map_or("", |m| m.text()))
+            }
         }
     }
 

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 
 use logship_collector::json_merge::MergedObject;
 use logship_collector::pod_ref::PodRef;
-use logship_collector::{EventTime, JsonText, RecordKind, Stream};
+use logship_collector::{EventTime, JsonText, LogText, RecordKind, Stream};
 use rmpv::Value;
 
 use super::*;
@@ -235,5 +235,30 @@ fn a_metric_is_heapsters_document_under_its_family_tag() {
     assert_eq!(
         get(get(metrics, "memory/page_faults_rate"), "value").as_f64(),
         Some(0.5)
+    );
+}
+
+#[test]
+fn a_log_escaped_plain_or_kept_as_its_merged_object_travels_the_same() {
+    // Docker's log is held escaped, CRI's as read, a whole CRI JSON line as its merged object.
+    let src = source("kube.a", true);
+    let m = r#"{"msg":"a \"quoted\" word","n":1}"#;
+    let escaped = vec![record(&src, "é \"x\"\t\n", None), record(&src, m, Some(m))];
+    let mut plain = escaped.clone();
+    plain[0].log = LogText::plain("é \"x\"\t\n".to_owned());
+    plain[1].log = LogText::Merged;
+    let wire = |records: &[Record]| {
+        let chunk = ForwardEncoder::new().encode(records);
+        let mut wire = Vec::new();
+        message(&chunk.frames[0], None, Compress::None, &mut wire);
+        wire
+    };
+    assert_eq!(wire(&plain), wire(&escaped));
+    let (_, entries, _) = decode_message(&wire(&plain));
+    assert_eq!(get(&entries[0][1], "log").as_str(), Some("é \"x\"\t\n"));
+    assert_eq!(get(&entries[1][1], "log").as_str(), Some(m));
+    assert_eq!(
+        get(&entries[1][1], "msg").as_str(),
+        Some("a \"quoted\" word")
     );
 }
