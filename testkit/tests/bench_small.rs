@@ -84,3 +84,37 @@ fn missing_records_and_early_exit_are_reported() {
     let missing = small(t.path(), t.path().join("no-such-agent"));
     assert!(bench::run(&missing).is_err());
 }
+
+#[test]
+fn repeated_runs_take_turns_and_end_with_the_medians() {
+    let t = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_logship-bench"))
+        .args(["--agent", "standin", "--case", "small", "--runs", "2", "-q"])
+        .arg("--work-dir")
+        .arg(t.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    for run in &lines[..2] {
+        assert!(
+            run.starts_with("small docker files=10 lines=20000 "),
+            "{run}"
+        );
+    }
+    assert!(
+        lines[2].starts_with("small median of 2 runs: lines/s="),
+        "{}",
+        lines[2]
+    );
+    // No comparison without its cases.
+    assert!(!stdout.contains("against"), "{stdout}");
+    // Zero runs is not a number of runs.
+    let zero = std::process::Command::new(env!("CARGO_BIN_EXE_logship-bench"))
+        .args(["--agent", "standin", "--case", "small", "--runs", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(zero.status.code(), Some(2));
+}

@@ -18,8 +18,10 @@ mod run;
 mod setup;
 pub mod standin;
 mod startup;
+mod summary;
 
 pub use setup::ensure_workload;
+pub use summary::summary_lines;
 
 use crate::workload::{Format, WorkloadSpec};
 use serde::{Deserialize, Serialize};

@@ -30,6 +30,11 @@ struct Args {
     /// List the cases and exit.
     #[arg(long)]
     list_cases: bool,
+    /// Run the cases this many times, taking turns (every case once, then again), and end
+    /// with the medians per case and the targets' comparisons (`cri` against `standard`,
+    /// `files2000` against `standard`).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    runs: u32,
     /// Where workloads are cached and runs happen.
     #[arg(long, default_value = "/tmp/logship-bench")]
     work_dir: PathBuf,
@@ -122,48 +127,69 @@ fn run(a: Args) -> anyhow::Result<bool> {
         extra_env.push((k.to_string(), v.to_string()));
     }
     let mut all_ok = true;
-    for case in &a.case {
-        let Some(mut spec) = bench::case_spec(case) else {
-            bail!("unknown case {case:?} (see --list-cases)");
-        };
-        spec.files = a.files.unwrap_or(spec.files);
-        spec.lines_per_file = a.lines_per_file.unwrap_or(spec.lines_per_file);
-        spec.line_size = a.line_size.unwrap_or(spec.line_size);
-        spec.json_ratio = a.json_ratio.unwrap_or(spec.json_ratio);
-        spec.format = a.format.unwrap_or(spec.format);
-        spec.seed = a.seed.unwrap_or(spec.seed);
-        let mut opts = BenchOptions::new(case, spec, agent.clone(), a.work_dir.clone());
-        if !a.agent_args.is_empty() {
-            opts.agent_args = a.agent_args.clone();
+    let mut results = Vec::new();
+    for _ in 0..a.runs {
+        for case in &a.case {
+            let r = run_case(&a, case, &agent, standin, &extra_env)?;
+            all_ok &= r.ok();
+            results.push(r);
         }
-        opts.extra_env = extra_env.clone();
-        opts.keep = a.keep;
-        opts.warm = !a.no_warm;
-        opts.verify = a.verify;
-        opts.timeout = a.timeout.map(Duration::from_secs_f64);
-        opts.stall = Duration::from_secs_f64(a.stall);
-        opts.verbose = !a.quiet;
-        // The stand-in enriches nothing.
-        opts.kube = !a.no_kube && !standin;
-        opts.idle_seconds = a.idle_seconds;
-        let r = bench::run(&opts)?;
-        println!("{}", r.line());
-        if let Some(dir) = &r.run_dir {
-            eprintln!("[bench] run directory kept: {dir}");
+    }
+    if a.runs > 1 {
+        for line in bench::summary_lines(&results) {
+            println!("{line}");
         }
-        if a.json {
-            let path = a
-                .results
-                .clone()
-                .unwrap_or_else(|| a.work_dir.join("results.jsonl"));
-            let mut f = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .with_context(|| format!("opening {}", path.display()))?;
-            writeln!(f, "{}", serde_json::to_string(&r)?)?;
-        }
-        all_ok &= r.ok();
     }
     Ok(all_ok)
+}
+
+/// One run of `case`, printed (and appended to the results file with `--json`).
+fn run_case(
+    a: &Args,
+    case: &str,
+    agent: &std::path::Path,
+    standin: bool,
+    extra_env: &[(String, String)],
+) -> anyhow::Result<bench::BenchResult> {
+    let Some(mut spec) = bench::case_spec(case) else {
+        bail!("unknown case {case:?} (see --list-cases)");
+    };
+    spec.files = a.files.unwrap_or(spec.files);
+    spec.lines_per_file = a.lines_per_file.unwrap_or(spec.lines_per_file);
+    spec.line_size = a.line_size.unwrap_or(spec.line_size);
+    spec.json_ratio = a.json_ratio.unwrap_or(spec.json_ratio);
+    spec.format = a.format.unwrap_or(spec.format);
+    spec.seed = a.seed.unwrap_or(spec.seed);
+    let mut opts = BenchOptions::new(case, spec, agent.to_path_buf(), a.work_dir.clone());
+    if !a.agent_args.is_empty() {
+        opts.agent_args = a.agent_args.clone();
+    }
+    opts.extra_env = extra_env.to_vec();
+    opts.keep = a.keep;
+    opts.warm = !a.no_warm;
+    opts.verify = a.verify;
+    opts.timeout = a.timeout.map(Duration::from_secs_f64);
+    opts.stall = Duration::from_secs_f64(a.stall);
+    opts.verbose = !a.quiet;
+    // The stand-in enriches nothing.
+    opts.kube = !a.no_kube && !standin;
+    opts.idle_seconds = a.idle_seconds;
+    let r = bench::run(&opts)?;
+    println!("{}", r.line());
+    if let Some(dir) = &r.run_dir {
+        eprintln!("[bench] run directory kept: {dir}");
+    }
+    if a.json {
+        let path = a
+            .results
+            .clone()
+            .unwrap_or_else(|| a.work_dir.join("results.jsonl"));
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        writeln!(f, "{}", serde_json::to_string(&r)?)?;
+    }
+    Ok(r)
 }
