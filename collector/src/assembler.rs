@@ -54,7 +54,7 @@ impl Assembler {
                     end_offset: piece.end_offset,
                     truncated: false,
                 };
-                cut(&mut line, max_bytes);
+                line.cut_to(max_bytes);
                 Some(line)
             }
             None => {
@@ -66,21 +66,17 @@ impl Assembler {
                     end_offset: piece.end_offset,
                     truncated: false,
                 };
-                cut(&mut line, max_bytes);
+                line.cut_to(max_bytes);
                 self.pending.push(line);
                 None
             }
             Some(i) => {
-                let max = max_bytes;
                 let line = &mut self.pending[i];
                 if !line.truncated {
                     line.log.push(&piece.log);
                 }
                 line.end_offset = piece.end_offset;
-                if line.log.len() > max {
-                    line.log.truncate_to(max);
-                    line.truncated = true;
-                }
+                line.cut_to(max_bytes);
                 if piece.partial {
                     None
                 } else {
@@ -108,10 +104,13 @@ impl Assembler {
     }
 }
 
-fn cut(line: &mut Line<'_>, max_bytes: usize) {
-    if line.log.len() > max_bytes {
-        line.log.truncate_to(max_bytes);
-        line.truncated = true;
+impl Line<'_> {
+    /// Cuts a `log` longer than `max_bytes` to it and marks the line truncated.
+    pub(crate) fn cut_to(&mut self, max_bytes: usize) {
+        if self.log.len() > max_bytes {
+            self.log.truncate_to(max_bytes);
+            self.truncated = true;
+        }
     }
 }
 

@@ -2,11 +2,6 @@
 //! for the bytes that need it, which Docker's `log` strings go through too: hand-written and
 //! sixteen bytes at a time, because they run once per line on the hot path.
 
-/// Whether `text` is its own JSON-escaped form (no quote, backslash or control character).
-pub fn needs_no_escape(text: &str) -> bool {
-    first_escaped(text.as_bytes()).is_none()
-}
-
 /// The position of the first byte JSON strings must escape, if any.
 pub(crate) fn first_escaped(bytes: &[u8]) -> Option<usize> {
     let Some(last) = bytes.len().checked_sub(BLOCK) else {
@@ -558,13 +553,16 @@ mod tests {
     }
 
     #[test]
-    fn needs_no_escape_finds_escapes_anywhere() {
-        assert!(needs_no_escape(""));
-        assert!(needs_no_escape("2026-11-22T01:02:03.123456789Z é 🌍"));
+    fn the_first_escape_is_found_anywhere() {
+        assert_eq!(first_escaped(b""), None);
+        assert_eq!(
+            first_escaped("2026-11-22T01:02:03.123456789Z é 🌍".as_bytes()),
+            None
+        );
         for len in 1..40 {
             for pos in 0..len {
                 let text: String = (0..len).map(|k| if k == pos { '"' } else { 'a' }).collect();
-                assert!(!needs_no_escape(&text), "{text}");
+                assert_eq!(first_escaped(text.as_bytes()), Some(pos), "{text}");
             }
         }
     }

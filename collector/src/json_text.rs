@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-pub use crate::json_escape::{escape_into, escape_into_bytes, needs_no_escape};
+pub use crate::json_escape::{escape_into, escape_into_bytes};
 
 /// The content of a JSON string literal, without the surrounding quotes, already escaped.
 /// Invariant: `"` + content + `"` is one valid JSON string.

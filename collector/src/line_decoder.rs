@@ -181,21 +181,16 @@ impl LineDecoder {
 
     /// A line that could not be decoded travels as text, so that nothing is lost.
     fn text_line<'a>(&self, raw: &'a [u8], start: u64, end: u64, cut: bool) -> Line<'a> {
-        let mut log = LogText::Plain(String::from_utf8_lossy(raw));
-        let mut truncated = cut;
-        let max = self.max_line_bytes();
-        if log.len() > max {
-            log.truncate_to(max);
-            truncated = true;
-        }
-        Line {
-            log,
+        let mut line = Line {
+            log: LogText::Plain(String::from_utf8_lossy(raw)),
             stream: None,
             time_text: TimeText::default(),
             start_offset: start,
             end_offset: end,
-            truncated,
-        }
+            truncated: cut,
+        };
+        line.cut_to(self.max_line_bytes());
+        line
     }
 
     /// Ships unfinished split lines as they are (the file is finished or gone).

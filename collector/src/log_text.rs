@@ -195,18 +195,16 @@ mod tests {
 
     #[test]
     fn plain_text_is_cut_at_a_character_boundary() {
-        let mut log = LogText::plain("abé🌍");
-        log.truncate_to(3);
-        assert_eq!(log.text(), "ab");
-        let mut log = LogText::plain("abé🌍");
-        log.truncate_to(7);
-        assert_eq!(log.text(), "abé");
-        let mut log = LogText::plain("abé🌍");
-        log.truncate_to(8);
-        assert_eq!(log.text(), "abé🌍");
-        let mut log = LogText::plain("a\"b");
-        log.truncate_to(2);
-        assert_eq!(log.text(), "a\"");
+        for (text, max, kept) in [
+            ("abé🌍", 3, "ab"),
+            ("abé🌍", 7, "abé"),
+            ("abé🌍", 8, "abé🌍"),
+            ("a\"b", 2, "a\""),
+        ] {
+            let mut log = LogText::plain(text);
+            log.truncate_to(max);
+            assert_eq!(log.text(), kept, "{text:?} cut to {max}");
+        }
     }
 
     #[test]

@@ -189,15 +189,10 @@ impl Record {
     /// [`Record::size`] less the record itself: what it holds outside the vector it sits in.
     pub fn heap_size(&self) -> usize {
         const PER_ALLOCATION: usize = 16;
-        let time = match self.time_text.heap_size() {
-            0 => 0,
-            n => n + PER_ALLOCATION,
-        };
-        let log = match self.log.heap_size() {
-            0 => 0,
-            n => n + PER_ALLOCATION,
-        };
-        log + time
+        // What a part holds on the heap, if anything, as the allocator hands it out.
+        let allocated = |n: usize| if n == 0 { 0 } else { n + PER_ALLOCATION };
+        allocated(self.log.heap_size())
+            + allocated(self.time_text.heap_size())
             + self
                 .merged
                 .as_ref()
