@@ -271,9 +271,9 @@ impl BatchSender {
         });
     }
 
-    /// Frees the records of the batches that came back, and the vectors kept for reuse but
-    /// two. Sending frees the records too; an input that goes quiet calls this before it
-    /// waits, so that a finished burst is not kept in memory until the next one.
+    /// Frees the records of the batches that came back, and the vectors kept for reuse past
+    /// `QUIET_SPARE_VECTORS`. Sending frees the records too; an input that goes quiet calls
+    /// this before it waits, so that a finished burst is not kept in memory until the next one.
     pub fn reclaim(&mut self) {
         if let Some(r) = &mut self.recycle {
             r.drain();
