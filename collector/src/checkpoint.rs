@@ -15,11 +15,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::state_file::{self, unix_now};
 
-/// Where one file stands: everything before `offset` has been delivered.
+/// Where one file stands: everything before `offset` has been delivered. Kept under the file's
+/// identity (see [`crate::record::Source::id`]), which is not repeated here: a node keeps one
+/// per file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checkpoint {
-    /// The file's identity (see [`crate::record::Source::id`]).
-    pub id: u64,
     /// Shared with the file's tailer and records (a node's thousands of files keep one copy).
     pub path: Arc<Path>,
     pub dev: u64,
@@ -124,7 +124,6 @@ impl CheckpointStore {
                     .filter_map(|c| {
                         let id = u64::from_str_radix(&c.id, 16).ok()?;
                         let checkpoint = Checkpoint {
-                            id,
                             path: c.path.into(),
                             dev: c.dev,
                             ino: c.ino,
@@ -184,7 +183,6 @@ impl CheckpointStore {
                 self.entries.insert(
                     id,
                     Checkpoint {
-                        id,
                         path: Arc::clone(path),
                         dev,
                         ino,
@@ -231,9 +229,9 @@ impl CheckpointStore {
         }
         let mut files: Vec<StoredRef> = self
             .entries
-            .values()
-            .map(|c| StoredRef {
-                id: HexId(c.id),
+            .iter()
+            .map(|(&id, c)| StoredRef {
+                id: HexId(id),
                 path: &c.path,
                 dev: c.dev,
                 ino: c.ino,
@@ -278,7 +276,6 @@ mod tests {
         let (s, problem) = CheckpointStore::open(dir.path()).unwrap();
         assert!(problem.is_none() && s.existed);
         assert_eq!(s.get(0xabc).unwrap().offset, 300);
-        assert_eq!(s.get(0xabc).unwrap().id, 0xabc);
         let text = fs::read_to_string(dir.path().join(FILE_NAME)).unwrap();
         assert!(text.contains(r#""id":"0000000000000abc""#), "{text}");
     }

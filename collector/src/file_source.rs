@@ -141,8 +141,7 @@ impl FileSource {
             if stopping() {
                 break false;
             }
-            let settled = self.acks.poll();
-            self.record_progress(settled);
+            self.take_settled();
             if Instant::now() >= next_persist {
                 self.persist();
                 next_persist = Instant::now() + self.cfg.persist_interval;
@@ -323,6 +322,10 @@ impl FileSource {
             }
             if batch.records.len() >= BATCH_RECORDS {
                 batch.send(&mut self.acks, tx, stopping)?;
+                // A round over thousands of files sends hundreds of batches: each one's progress
+                // (an entry per file it read) is let go as soon as it is settled, not held until
+                // the round ends (with 2,000 files that was 90 bytes a file at the peak).
+                self.take_settled();
             }
         }
         self.round_keys = keys;
@@ -340,6 +343,12 @@ impl FileSource {
         }
         batch.send(&mut self.acks, tx, stopping)?;
         Ok(round)
+    }
+
+    /// Records in the checkpoints what the outputs settled since the last look.
+    fn take_settled(&mut self) {
+        let settled = self.acks.poll();
+        self.record_progress(settled);
     }
 
     fn record_progress(&mut self, settled: Vec<Progress>) {
@@ -455,24 +464,16 @@ impl FileSource {
         if offset > 0 {
             tracing::debug!(path = %path.display(), offset, "resuming");
         }
-        let mut tailer = Tailer::new(
+        // Whether it must wait for its pod's metadata is asked before each read.
+        Tailer::new(
             path,
             file,
             offset,
             identity,
             self.cfg.decode,
             Arc::clone(&self.stats),
-        )?;
-        // A file whose pod is not known yet gets its source when it is (at its first read);
-        // whether it must wait is asked again before each read.
-        let waiting = self
-            .kube
-            .as_ref()
-            .is_some_and(|kube| kube.refresh(&mut tailer, Instant::now()));
-        if !waiting {
-            tailer.prepare_source();
-        }
-        Ok(Some(tailer))
+        )
+        .map(Some)
     }
 
     pub fn files(&self) -> usize {

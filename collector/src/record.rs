@@ -15,7 +15,9 @@ use crate::time_text::TimeText;
 
 /// Where records come from: one tailed file (one identity: a truncated file becomes a new source),
 /// and what the Kubernetes API said of its pod when they were read. New pod metadata makes a new
-/// `Source` with the same identity, so that outputs can keep encoding per `Arc<Source>`.
+/// `Source` with the same identity, so that outputs can keep encoding per `Arc<Source>`; the
+/// tailer changes its source in place only when no record or output cache holds it
+/// (`Arc::make_mut`), so a version an output has seen is never changed under it.
 #[derive(Debug, Clone)]
 pub struct Source {
     /// Stable across restarts and renames: derived from the container id (or path) and a

@@ -56,7 +56,9 @@ struct SourceFragments {
 pub struct DocumentEncoder {
     opts: DocumentOptions,
     /// Keyed by the source's address; the entry holds the `Arc`, so the address cannot be
-    /// reused by another source while it is a key.
+    /// reused by another source while it is a key, and the tailer, which changes a source in
+    /// place only when nothing else holds it (`Arc::make_mut`), copies it instead. A weak or
+    /// address-only cache would see changed sources under old keys.
     sources: HashMap<usize, (Arc<Source>, Arc<SourceFragments>)>,
     /// The source of the previous record and its fragments: most records need no lookup.
     last: Option<(usize, Arc<SourceFragments>)>,

@@ -23,26 +23,15 @@ pub struct PodMetadata {
     pub stats: Arc<KubeStats>,
 }
 
-/// Per file: where its tie to the cache stands.
-#[derive(Debug)]
+/// Per file: where its tie to the cache stands. Its wait counts from the tailer's
+/// `last_activity`: a file that waits is not read, so that is when it was opened.
+#[derive(Debug, Default)]
 pub struct PodLink {
-    /// When the file was first seen: its wait counts from here.
-    since: Instant,
     /// One more than the cache generation last looked at; 0 before the first look (a file is
     /// kept per tailed file, so this is not an `Option`, which would take twice the room).
     seen: u64,
     /// The wait ran out with the pod unknown (counted once).
     expired: bool,
-}
-
-impl PodLink {
-    pub fn new(since: Instant) -> PodLink {
-        PodLink {
-            since,
-            seen: 0,
-            expired: false,
-        }
-    }
 }
 
 impl PodMetadata {
@@ -68,18 +57,16 @@ impl PodMetadata {
                 }
             }
         }
-        if t.pod_meta().is_some() || t.pod().is_none() {
+        if t.pod_meta().is_some() || t.pod().is_none() || t.pod_link.expired {
             return false;
         }
-        if now.saturating_duration_since(t.pod_link.since) < self.wait {
+        if now.saturating_duration_since(t.last_activity) < self.wait {
             return true;
         }
-        if !t.pod_link.expired {
-            t.pod_link.expired = true;
-            counters::add(&self.stats.waits_expired, 1);
-            tracing::debug!(path = %t.path().display(), wait = ?self.wait,
-                "pod not known to the API yet; shipping with the file-name fields until it is");
-        }
+        t.pod_link.expired = true;
+        counters::add(&self.stats.waits_expired, 1);
+        tracing::debug!(path = %t.path().display(), wait = ?self.wait,
+            "pod not known to the API yet; shipping with the file-name fields until it is");
         false
     }
 
@@ -181,6 +168,10 @@ mod tests {
         k.store.apply(meta("v2", false), now);
         assert!(!k.refresh(&mut t, now));
         assert_eq!(t.pod_meta().unwrap().labels().next(), Some(("v", "v2")));
+        assert!(
+            records.iter().all(|r| label(r) == "v1"),
+            "records read before keep the version they were read with"
+        );
         // Deleted and forgotten: the file keeps what it had.
         k.store.delete("ns", "web-1", "u1", now);
         k.store.purge(now + Duration::from_secs(61));

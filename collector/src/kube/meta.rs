@@ -31,35 +31,42 @@ impl Default for MetaOptions {
 /// One version of a pod's metadata. Shared by `Arc` between the cache and the files of the pod;
 /// a new version is a new `Arc`, which is what tells the outputs to encode it again.
 ///
-/// A node holds one per pod for as long as the pod lives, so it is two blocks besides its `Arc`:
-/// the strings back to back, and where each ends. A string per field took about twice the
-/// memory, and ranges of (start, end) per field a third more than ends alone. Label and
+/// A node holds one per pod for as long as the pod lives, so it is one block besides its `Arc`:
+/// the container ids' hashes, where each string ends, and the strings back to back. A string
+/// per field took about twice the memory, ranges of (start, end) per field a third more than
+/// ends alone, and the three parts in blocks of their own 64 bytes more a pod. Label and
 /// annotation keys, which the pods of a cluster share, are numbers in the agent's
-/// [`KeyTable`] rather than text (their `ends` entry is the number with [`KEPT_KEY`] set).
+/// [`KeyTable`] rather than text (their end is the number with the kept-key bit set).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PodMeta {
-    /// Namespace, name, uid, host (empty when unknown), the labels' keys and values in turn,
-    /// then the annotations'; keys in the key table are left out.
-    text: Box<str>,
-    /// Where each string of `text` ends (it starts where the string before it in `text`
-    /// ends), then two entries per container id: the low and high halves of its 64-bit FNV-1a
-    /// hash. Ids are only ever compared, and 64 hex digits were a sixth of a pod.
-    ends: Box<[u32]>,
-    /// Label pairs, then annotation pairs, in `ends`.
+    /// In turn:
+    /// - the 64-bit FNV-1a hash of each container id, 8 bytes little-endian (ids are only ever
+    ///   compared, and 64 hex digits were a sixth of a pod);
+    /// - where each string ends in the text (it starts where the string before it in the text
+    ///   ends), 2 bytes little-endian, or 4 when the text is 32 KiB or more ([`PodMeta::wide`]);
+    /// - the text: namespace, name, uid, host (empty when unknown), the labels' keys and values
+    ///   in turn, then the annotations'; keys in the key table are left out.
+    data: Box<[u8]>,
+    /// Label pairs, then annotation pairs, among the strings.
     labels: u32,
     annotations: u32,
+    containers: u32,
+    /// Ends take 4 bytes, not 2.
+    wide: bool,
     has_host: bool,
     exclude: bool,
 }
 
-/// Where the fixed fields are in [`PodMeta::ends`]; the labels start at `LABELS`.
+/// Where the fixed fields are among the strings; the labels start at `LABELS`.
 const NAMESPACE: usize = 0;
 const NAME: usize = 1;
 const UID: usize = 2;
 const HOST: usize = 3;
 const LABELS: usize = 4;
-/// Set in an `ends` entry that is a key's number in the [`KeyTable`].
-const KEPT_KEY: u32 = 1 << 31;
+/// Set in an end that is a key's number in the [`KeyTable`], for 2- and 4-byte ends.
+const KEPT_KEY_NARROW: u32 = 1 << 15;
+const KEPT_KEY_WIDE: u32 = 1 << 31;
+const _: () = assert!((super::key_table::CAPACITY as u32) < KEPT_KEY_NARROW);
 
 /// What a [`PodMeta`] is made of.
 #[derive(Debug, Clone, Default)]
@@ -104,35 +111,42 @@ impl PodMeta {
                 (s, is_key.then(|| keys.number(s)).flatten())
             })
             .collect();
-        let inline = strings
-            .iter()
-            .filter(|(_, n)| n.is_none())
-            .map(|(s, _)| s.len());
-        let mut text = String::with_capacity(inline.sum());
-        let ends = strings
-            .iter()
-            .map(|&(s, number)| match number {
-                Some(n) => KEPT_KEY | n,
+        let inline = strings.iter().filter(|(_, n)| n.is_none());
+        let text_len: usize = inline.clone().map(|(s, _)| s.len()).sum();
+        let wide = text_len >= KEPT_KEY_NARROW as usize;
+        let (width, kept) = if wide {
+            (4, KEPT_KEY_WIDE)
+        } else {
+            (2, KEPT_KEY_NARROW)
+        };
+        let ids = &parts.container_ids;
+        let mut data = Vec::with_capacity(8 * ids.len() + width * strings.len() + text_len);
+        for id in ids {
+            data.extend_from_slice(&id_hash(id).to_le_bytes());
+        }
+        let mut end = 0usize;
+        for &(s, number) in &strings {
+            let entry = match number {
+                Some(n) => kept | n,
                 None => {
-                    text.push_str(s);
+                    end += s.len();
                     // An API object is at most a few megabytes: offsets fit in 31 bits
                     // (saturating keeps a range in bounds if one ever did not).
-                    u32::try_from(text.len()).map_or(KEPT_KEY - 1, |e| e.min(KEPT_KEY - 1))
+                    u32::try_from(end).map_or(kept - 1, |e| e.min(kept - 1))
                 }
-            })
-            .chain(
-                parts
-                    .container_ids
-                    .iter()
-                    .flat_map(|id| halves(id_hash(id))),
-            )
-            .collect();
+            };
+            data.extend_from_slice(&entry.to_le_bytes()[..width]);
+        }
+        for (s, _) in inline {
+            data.extend_from_slice(s.as_bytes());
+        }
         let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         PodMeta {
-            text: text.into_boxed_str(),
-            ends,
+            data: data.into_boxed_slice(),
             labels: count(parts.labels.len()),
             annotations: count(parts.annotations.len()),
+            containers: count(ids.len()),
+            wide,
             has_host: parts.host.is_some(),
             exclude: parts.exclude,
         }
@@ -195,22 +209,64 @@ impl PodMeta {
         }))
     }
 
+    fn strings(&self) -> usize {
+        LABELS + 2 * (self.labels as usize + self.annotations as usize)
+    }
+
+    fn ends_at(&self) -> usize {
+        8 * self.containers as usize
+    }
+
+    fn width(&self) -> usize {
+        if self.wide {
+            4
+        } else {
+            2
+        }
+    }
+
+    fn kept_key(&self) -> u32 {
+        if self.wide {
+            KEPT_KEY_WIDE
+        } else {
+            KEPT_KEY_NARROW
+        }
+    }
+
+    /// The `i`th string's end (or key number, with the kept-key bit).
+    fn end(&self, i: usize) -> Option<u32> {
+        let at = self.ends_at() + i * self.width();
+        match *self.data.get(at..at + self.width())? {
+            [a, b] => Some(u16::from_le_bytes([a, b]).into()),
+            [a, b, c, d] => Some(u32::from_le_bytes([a, b, c, d])),
+            _ => None,
+        }
+    }
+
+    fn text(&self) -> &[u8] {
+        let at = self.ends_at() + self.strings() * self.width();
+        self.data.get(at..).unwrap_or_default()
+    }
+
     /// The `i`th string ("" past the end, as for a default `PodMeta`).
     fn at(&self, i: usize) -> &str {
-        let Some(&end) = self.ends.get(i) else {
+        let Some(end) = self.end(i).filter(|_| i < self.strings()) else {
             return "";
         };
-        if end & KEPT_KEY != 0 {
-            return KeyTable::global().key(end & !KEPT_KEY);
+        let kept = self.kept_key();
+        if end & kept != 0 {
+            return KeyTable::global().key(end & !kept);
         }
         // Where the string before it in the text ends: a kept key is never two in a row, so
         // this looks at one or two entries.
-        let start = self.ends[..i]
-            .iter()
+        let start = (0..i)
             .rev()
-            .find(|&&e| e & KEPT_KEY == 0)
-            .map_or(0, |&e| e as usize);
-        self.text.get(start..end as usize).unwrap_or_default()
+            .filter_map(|j| self.end(j))
+            .find(|e| e & kept == 0)
+            .map_or(0, |e| e as usize);
+        // Whole strings were put in, so their ends are character boundaries.
+        let bytes = self.text().get(start..end as usize).unwrap_or_default();
+        std::str::from_utf8(bytes).unwrap_or_default()
     }
 
     /// `n` pairs of strings from the `first`th.
@@ -220,10 +276,6 @@ impl PodMeta {
 
     fn annotations_at(&self) -> usize {
         LABELS + 2 * self.labels as usize
-    }
-
-    fn containers_at(&self) -> usize {
-        self.annotations_at() + 2 * self.annotations as usize
     }
 
     pub fn namespace(&self) -> &str {
@@ -258,17 +310,17 @@ impl PodMeta {
     }
 
     /// The hashes of the container ids, as kept.
-    fn container_hashes(&self) -> impl Iterator<Item = [u32; 2]> + '_ {
-        self.ends
-            .get(self.containers_at()..)
+    fn container_hashes(&self) -> impl Iterator<Item = u64> + '_ {
+        self.data
+            .get(..self.ends_at())
             .unwrap_or_default()
-            .chunks_exact(2)
-            .map(|h| [h[0], h[1]])
+            .chunks_exact(8)
+            .filter_map(|h| h.try_into().ok().map(u64::from_le_bytes))
     }
 
     /// Whether `id` (bare, as in a log file's name) is one of the pod's containers.
     pub fn has_container(&self, id: &str) -> bool {
-        let wanted = halves(id_hash(id));
+        let wanted = id_hash(id);
         self.container_hashes().any(|h| h == wanted)
     }
 
@@ -292,8 +344,9 @@ impl PodMeta {
             exclude: self.exclude,
             container_ids: Vec::new(),
         });
-        let ids = self.container_hashes().flatten();
-        m.ends = m.ends.iter().copied().chain(ids).collect();
+        let ids = &self.data[..self.ends_at()];
+        m.data = ids.iter().chain(m.data.iter()).copied().collect();
+        m.containers = self.containers;
         m
     }
 }
@@ -302,10 +355,6 @@ impl PodMeta {
 /// incarnations of one pod name, where a collision of 64-bit hashes is not a concern.
 fn id_hash(id: &str) -> u64 {
     fnv1a(FNV_OFFSET, id.as_bytes())
-}
-
-fn halves(h: u64) -> [u32; 2] {
-    [h as u32, (h >> 32) as u32]
 }
 
 #[cfg(test)]
@@ -416,11 +465,61 @@ mod tests {
         assert_eq!(m.annotations().collect::<Vec<_>>(), [("app", "again")]);
         assert!(m.has_container("c") && m.containers() == 1);
         // The text holds the long key but not `app` (twice), nor the container id.
-        assert_eq!(&*m.text, format!("nswebuweb{long}xagain"));
+        assert_eq!(m.text(), format!("nswebuweb{long}xagain").as_bytes());
+        assert!(!m.wide, "2-byte ends");
         assert_eq!(
             m,
             make(),
             "the same pod compares equal (a status update changes nothing)"
         );
+    }
+
+    #[test]
+    fn a_pod_with_32_kib_of_text_or_more_keeps_4_byte_ends() {
+        let big = "v".repeat(40_000);
+        let m = PodMeta::new(PodMetaParts {
+            namespace: "ns",
+            name: "web",
+            uid: "u",
+            labels: vec![("app", "web")],
+            annotations: vec![("app", big.as_str()), ("after", "end")],
+            host: Some("node-a"),
+            container_ids: vec!["c", "d"],
+            ..PodMetaParts::default()
+        });
+        assert!(m.wide);
+        assert_eq!(
+            (m.namespace(), m.name(), m.uid(), m.host()),
+            ("ns", "web", "u", Some("node-a"))
+        );
+        assert_eq!(m.labels().collect::<Vec<_>>(), [("app", "web")]);
+        assert_eq!(
+            m.annotations().collect::<Vec<_>>(),
+            [("app", big.as_str()), ("after", "end")]
+        );
+        assert!(m.has_container("d") && !m.has_container("e") && m.containers() == 2);
+    }
+
+    #[test]
+    fn ends_are_2_bytes_up_to_32_kib_of_text_and_4_past_it() {
+        for (len, wide) in [(32_767, false), (32_768, true)] {
+            // namespace, name and uid take 3 bytes; the annotation value is the text's last.
+            let value = "v".repeat(len - 3 - "after".len());
+            let m = PodMeta::new(PodMetaParts {
+                namespace: "n",
+                name: "w",
+                uid: "u",
+                annotations: vec![(value.as_str(), "after")],
+                container_ids: vec!["c"],
+                ..PodMetaParts::default()
+            });
+            assert_eq!((m.text().len(), m.wide), (len, wide));
+            assert_eq!(
+                m.annotations().collect::<Vec<_>>(),
+                [(value.as_str(), "after")],
+                "{len}"
+            );
+            assert!(m.has_container("c"));
+        }
     }
 }

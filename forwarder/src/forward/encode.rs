@@ -46,7 +46,8 @@ const MAX_CACHED: usize = 512;
 pub struct ForwardEncoder {
     docs: DocumentEncoder,
     /// The msgpack `"kubernetes": {…}` pair of each source version, by its address; the entry
-    /// holds the `Arc` so that the address is not reused while it is a key.
+    /// holds the `Arc` so that the address is not reused while it is a key, and so that the
+    /// tailer copies a source rather than change it in place (see `DocumentEncoder::sources`).
     kubernetes: HashMap<usize, (Arc<Source>, Arc<[u8]>)>,
     json: Vec<u8>,
     fields: Vec<u8>,
