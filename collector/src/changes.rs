@@ -80,14 +80,17 @@ struct WatchTable {
 
 impl WatchTable {
     fn add(&mut self, wd: WatchDescriptor, what: Watched) {
-        // The same inode watched twice gets its descriptor again: the newer tailer's it is.
-        self.remove(&wd);
         match what {
-            Watched::File(key) => {
-                let at = self.files.partition_point(|(w, _)| *w < wd);
-                self.files.insert(at, (wd, key));
+            // The same inode watched twice gets its descriptor again: the newer tailer's it is.
+            Watched::File(key) => match self.files.binary_search_by(|(w, _)| w.cmp(&wd)) {
+                Ok(at) => self.files[at].1 = key,
+                Err(at) => self.files.insert(at, (wd, key)),
+            },
+            Watched::Dir => {
+                if !self.dirs.iter().any(|w| w.cmp(&wd).is_eq()) {
+                    self.dirs.push(wd);
+                }
             }
-            Watched::Dir => self.dirs.push(wd),
         }
     }
 

@@ -57,11 +57,12 @@ pub struct Tailer {
     /// What the records of this file carry: its path (shared with the checkpoint), the pod
     /// from its name, the pod's metadata from the API, and the identity's id. The one place
     /// the tailer keeps these (a node keeps a tailer per file, so each copy counted).
-    /// The id is the identity's while there is one; it is left as it was while there is none,
+    /// The id is the content's while `head` is known; it is left as it was while it is not,
     /// and no record is made then.
     source: Arc<Source>,
-    /// The identity of the content being read, once its first line is complete.
-    identity: Option<Identity>,
+    /// The first line the content being read was identified by, once it is complete (the
+    /// rest of its [`Identity`] is the source's id).
+    head: Option<Head>,
     pub(crate) pod_link: PodLink,
     /// The size seen at the last poll, for the lag gauge.
     last_size: u64,
@@ -142,7 +143,7 @@ impl Tailer {
             skipping: false,
             decoder: LineDecoder::new(opts, stats),
             source,
-            identity,
+            head: identity.map(|known| known.head),
             pod_link: PodLink::default(),
             last_size: offset,
             orphaned: false,
@@ -257,9 +258,8 @@ impl Tailer {
     fn truncated(&mut self, out: &mut Vec<Record>) {
         counters::add(&self.decoder.stats().truncations_detected, 1);
         tracing::info!(path = %self.path().display(), offset = self.read_offset, "file was truncated; reading it again from the start");
-        let source = Arc::clone(&self.source);
-        self.decoder.flush_pending(&source, out);
-        self.identity = None;
+        self.decoder.flush_pending(&self.source, out);
+        self.head = None;
         self.decoder.reset();
         self.read_offset = 0;
         self.line_start = 0;
@@ -269,7 +269,7 @@ impl Tailer {
 
     /// The source of the records about to be read: identified first if the content is new.
     fn source(&mut self) -> io::Result<Arc<Source>> {
-        if self.identity.is_none() {
+        if self.head.is_none() {
             // Once any line is complete, the first line is too, so the identity exists; the
             // fallback only matters for a file cut between two reads.
             let found = identify(self.path(), &self.file)?.unwrap_or(Identity {
@@ -279,7 +279,7 @@ impl Tailer {
                     len: NonZeroU32::MIN,
                 },
             });
-            self.identity = Some(found);
+            self.head = Some(found.head);
             if self.source.id != found.id {
                 // In place when nothing else holds the source; a copy when records of the
                 // content before, or an output's cache, still do (they keep the old id).
@@ -307,7 +307,7 @@ impl Tailer {
 
     /// The identity of the content being read, once known.
     pub fn source_id(&self) -> Option<u64> {
-        self.identity.map(|known| known.id)
+        self.head.map(|_| self.source.id)
     }
 
     /// Copytruncate can refill a file past the old offset between two looks at its size; a
@@ -321,8 +321,8 @@ impl Tailer {
 
     /// The file no longer starts with the first line it was identified by.
     fn rewritten(&self) -> io::Result<bool> {
-        match self.identity {
-            Some(known) => Ok(!starts_with(&self.file, known.head)?),
+        match self.head {
+            Some(head) => Ok(!starts_with(&self.file, head)?),
             None => Ok(false),
         }
     }
@@ -458,10 +458,10 @@ mod tests {
     }
 
     #[test]
-    fn a_tailer_fits_a_192_byte_block() {
-        // A node keeps one per file, boxed: glibc hands out 192 bytes for up to 184, 208 past
+    fn a_tailer_fits_a_176_byte_block() {
+        // A node keeps one per file, boxed: glibc hands out 176 bytes for up to 168, 192 past
         // that (the bench's 2,000 files; docs/performance.md items 27 and 33).
         let size = std::mem::size_of::<Tailer>();
-        assert!(size <= 184, "{size}");
+        assert!(size <= 168, "{size}");
     }
 }

@@ -114,11 +114,7 @@ impl PodMeta {
         let inline = strings.iter().filter(|(_, n)| n.is_none());
         let text_len: usize = inline.clone().map(|(s, _)| s.len()).sum();
         let wide = text_len >= KEPT_KEY_NARROW as usize;
-        let (width, kept) = if wide {
-            (4, KEPT_KEY_WIDE)
-        } else {
-            (2, KEPT_KEY_NARROW)
-        };
+        let (width, kept) = end_format(wide);
         let ids = &parts.container_ids;
         let mut data = Vec::with_capacity(8 * ids.len() + width * strings.len() + text_len);
         for id in ids {
@@ -218,19 +214,11 @@ impl PodMeta {
     }
 
     fn width(&self) -> usize {
-        if self.wide {
-            4
-        } else {
-            2
-        }
+        end_format(self.wide).0
     }
 
     fn kept_key(&self) -> u32 {
-        if self.wide {
-            KEPT_KEY_WIDE
-        } else {
-            KEPT_KEY_NARROW
-        }
+        end_format(self.wide).1
     }
 
     /// The `i`th string's end (or key number, with the kept-key bit).
@@ -348,6 +336,15 @@ impl PodMeta {
         m.data = ids.iter().chain(m.data.iter()).copied().collect();
         m.containers = self.containers;
         m
+    }
+}
+
+/// Bytes per end and the kept-key bit, for 2-byte ends or (`wide`) 4-byte ones.
+fn end_format(wide: bool) -> (usize, u32) {
+    if wide {
+        (4, KEPT_KEY_WIDE)
+    } else {
+        (2, KEPT_KEY_NARROW)
     }
 }
 
