@@ -87,6 +87,10 @@ pub struct Identity {
 /// inode is not, and two containers that happen to start with the same line are told apart.
 /// `None` while the first line is incomplete (no line of it can have been shipped yet).
 pub fn identify(path: &Path, file: &File) -> io::Result<Option<Identity>> {
+    #[cfg(test)]
+    if tests::IDENTIFY_FAILS.get() {
+        return Err(io::Error::other("identify made to fail by a test"));
+    }
     let seed = container_id_in(path).map_or(FNV_OFFSET, |id| fnv1a(FNV_OFFSET, id.as_bytes()));
     Ok(first_line(file)?.map(|head| Identity {
         id: fnv1a(seed, &head.fingerprint.to_le_bytes()),
@@ -191,12 +195,14 @@ impl Tailer {
                 self.truncated(out);
                 continue;
             }
+            // Identified before the offset moves: if reading the first line fails, the chunk
+            // is read again at the next poll instead of being skipped.
+            let source = self.source()?;
             let chunk_start = self.read_offset;
             self.read_offset += n as u64;
             self.last_size = self.last_size.max(self.read_offset);
             counters::add(&self.decoder.stats().bytes_read, n as u64);
             self.last_activity = Instant::now();
-            let source = self.source()?;
             self.split_lines(&buf[..n], chunk_start, &source, out);
             return Ok(PollOutcome {
                 bytes: n,
@@ -394,6 +400,48 @@ impl Drop for Tailer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Makes [`identify`] fail on this thread: reading a file's first line failing (an I/O
+        /// error) after a read of new bytes succeeded cannot be caused from outside.
+        pub(super) static IDENTIFY_FAILS: Cell<bool> = const { Cell::new(false) };
+    }
+
+    #[test]
+    fn a_chunk_read_while_the_first_line_cannot_be_read_is_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        let lines: Vec<String> = (0..3)
+            .map(|i| {
+                format!(r#"{{"log":"line {i}\n","stream":"stdout","time":"2026-11-22T01:02:03Z"}}"#)
+            })
+            .collect();
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        let opts = DecodeOptions {
+            merge_json: false,
+            max_line_bytes: 1 << 20,
+        };
+        let stats = Arc::new(CollectorStats::default());
+        // Opened before its first line was written: identified at the first read.
+        let mut t = Tailer::new(&path, File::open(&path).unwrap(), 0, None, opts, stats).unwrap();
+        let mut records = Vec::new();
+        IDENTIFY_FAILS.set(true);
+        assert!(t.poll(&mut vec![0; 4096], &mut records).is_err());
+        IDENTIFY_FAILS.set(false);
+        assert!(records.is_empty());
+        assert_eq!(t.safe_offset(), 0);
+        t.poll(&mut vec![0; 4096], &mut records).unwrap();
+        let logs: Vec<String> = records
+            .iter()
+            .map(|r| r.log().text().into_owned())
+            .collect();
+        assert_eq!(logs, ["line 0\n", "line 1\n", "line 2\n"]);
+        let size = std::fs::metadata(&path).unwrap().len();
+        assert_eq!(records.last().map(|r| r.end_offset), Some(size));
+        assert_eq!(t.safe_offset(), size);
+        assert!(t.source_id().is_some());
+    }
 
     #[test]
     fn container_ids_are_found_in_kubelet_and_docker_paths() {
