@@ -299,6 +299,114 @@ fn copytruncate_rotation_under_continuous_writing_loses_nothing() {
     assert_markers(&es, &HashMap::from([("ct".to_owned(), n)]));
 }
 
+/// The files the agent opened and closed so far, from `/metrics`.
+fn files_opened_and_closed(agent: &Agent) -> (Option<f64>, Option<f64>) {
+    (
+        metric_value(agent, "logship_files_opened_total{input=\"files\"}"),
+        metric_value(agent, "logship_files_closed_total{input=\"files\"}"),
+    )
+}
+
+/// Longer than the 5 s a file no path leads to is kept open once quiet: an agent that took the
+/// file for gone has closed it by then, forgetting its checkpoint.
+const PAST_ORPHAN_GRACE: Duration = Duration::from_secs(7);
+
+/// A file that scans miss for a while (its symlink renamed out of the globs and back, as when
+/// kubelet's reopening of a log fails) is read on from where it was: not closed, its checkpoint
+/// kept, nothing sent twice. (It was taken for rotated away for good, closed once quiet, and
+/// read again from its start when the next scan found it.)
+#[test]
+fn a_file_whose_path_comes_back_is_read_on_not_again() {
+    let es = EsDouble::start(EsOptions::default()).expect("es");
+    let node = Node::new();
+    let f = node.container("back", "default", "app", 40);
+    let lines = |from: u64, to: u64| -> String {
+        (from..to)
+            .map(|i| docker_line(&format!("back{i}"), "stdout", T, false))
+            .collect()
+    };
+    let first = lines(0, 100);
+    f.append(first.as_bytes());
+    let agent = Agent::start(node.dir.path(), &["run"], &env_for(&node, &es, None));
+    assert!(
+        es.wait_for_docs(100, Duration::from_secs(30)),
+        "{}",
+        agent.stderr()
+    );
+    assert!(checkpoint_reaches(&node, first.len() as u64));
+    let away = f.link.with_extension("away");
+    std::fs::rename(&f.link, &away).expect("rename away");
+    // Ten rescans (every 100 ms here) without the path.
+    std::thread::sleep(Duration::from_secs(1));
+    std::fs::rename(&away, &f.link).expect("rename back");
+    std::thread::sleep(PAST_ORPHAN_GRACE);
+    f.append(lines(100, 101).as_bytes());
+    assert!(
+        es.wait_for_docs(101, Duration::from_secs(30)),
+        "{}",
+        agent.stderr()
+    );
+    assert_eq!(files_opened_and_closed(&agent), (Some(1.0), Some(0.0)));
+    let (status, log) = agent.terminate();
+    assert!(status.success(), "{log}");
+    let stats = es.stats();
+    assert_eq!((stats.raw_docs, stats.duplicates), (101, 0), "sent twice");
+    assert_markers(&es, &HashMap::from([("back".to_owned(), 101)]));
+}
+
+/// Docker's own rotation seen through a glob that matches the rotated names too
+/// (`*-json.log*`): the renamed file is the same file, read on under the name it was found by,
+/// and the new one is read from its start. (The renamed file was taken for rotated away, closed
+/// once quiet, then found under its new name with no checkpoint and read again from its start.)
+#[test]
+fn a_file_renamed_to_a_name_the_globs_match_is_read_once() {
+    let es = EsDouble::start(EsOptions::default()).expect("es");
+    let node = Node::new();
+    let id = container_id(41);
+    let dir = node.dir.path().join("docker").join(&id);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let current = dir.join(format!("{id}-json.log"));
+    let write = |path: &std::path::Path, from: u64, to: u64| {
+        let text: String = (from..to)
+            .map(|i| docker_line(&format!("dr{i}"), "stdout", T, false))
+            .collect();
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .expect("open");
+        std::io::Write::write_all(&mut f, text.as_bytes()).expect("write");
+    };
+    write(&current, 0, 100);
+    let glob = format!("{}/docker/*/*-json.log*", node.dir.path().display());
+    let agent = Agent::start(node.dir.path(), &["run"], &env_for(&node, &es, Some(glob)));
+    assert!(
+        es.wait_for_docs(100, Duration::from_secs(30)),
+        "{}",
+        agent.stderr()
+    );
+    std::fs::rename(&current, dir.join(format!("{id}-json.log.1"))).expect("rotate");
+    write(&current, 100, 110);
+    assert!(
+        es.wait_for_docs(110, Duration::from_secs(30)),
+        "{}",
+        agent.stderr()
+    );
+    std::thread::sleep(PAST_ORPHAN_GRACE);
+    write(&current, 110, 111);
+    assert!(
+        es.wait_for_docs(111, Duration::from_secs(30)),
+        "{}",
+        agent.stderr()
+    );
+    assert_eq!(files_opened_and_closed(&agent), (Some(2.0), Some(0.0)));
+    let (status, log) = agent.terminate();
+    assert!(status.success(), "{log}");
+    let stats = es.stats();
+    assert_eq!((stats.raw_docs, stats.duplicates), (111, 0), "sent twice");
+    assert_markers(&es, &HashMap::from([("dr".to_owned(), 111)]));
+}
+
 /// Waits until the checkpoint file says `offset` for some file.
 fn checkpoint_reaches(node: &Node, offset: u64) -> bool {
     eventually(Duration::from_secs(20), || {

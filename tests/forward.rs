@@ -94,20 +94,8 @@ fn assert_each_once(seen: &HashMap<String, usize>, prefix: &str, range: std::ops
 }
 
 /// A counter or gauge from the agent's /metrics (0 when absent).
-fn metric(agent: &Agent, series: &str) -> f64 {
-    let Some(addr) = http_addr(agent) else {
-        return 0.0;
-    };
-    let (_, body) = http_get(&addr, "/metrics");
-    body.lines()
-        .find_map(|l| {
-            l.strip_prefix(series)?
-                .strip_prefix(' ')?
-                .trim()
-                .parse()
-                .ok()
-        })
-        .unwrap_or(0.0)
+fn metric_or_0(agent: &Agent, series: &str) -> f64 {
+    metric_value(agent, series).unwrap_or(0.0)
 }
 
 /// The forward input's address, from the agent's log.
@@ -242,7 +230,7 @@ fn es_keeps_receiving_while_the_forward_server_is_down_and_it_gets_everything_ba
     assert!(es.wait_for_docs(3000, WAIT), "{}", agent.stderr());
     assert_eq!(es.stats().distinct_docs, 3000);
     assert_eq!(fwd.stats().events, 0);
-    assert!(eventually(WAIT, || metric(
+    assert!(eventually(WAIT, || metric_or_0(
         &agent,
         "logship_forward_spooled_records_total"
     ) == 3000.0));
@@ -252,7 +240,7 @@ fn es_keeps_receiving_while_the_forward_server_is_down_and_it_gets_everything_ba
     assert_each_once(&forward_markers(&fwd), "d", 0..3000);
     assert_eq!(fwd.events().len(), 3000);
     assert_eq!(fwd.violations(), Vec::<String>::new());
-    assert!(eventually(WAIT, || metric(
+    assert!(eventually(WAIT, || metric_or_0(
         &agent,
         "logship_output_records_total{output=\"forward\"}"
     ) == 3000.0));
@@ -277,11 +265,11 @@ fn a_full_spool_drops_the_oldest_forward_records_and_es_gets_everything() {
     let agent = Agent::start(node.dir.path(), &["run"], &vars);
     assert!(es.wait_for_docs(n, WAIT), "{}", agent.stderr());
     assert_eq!(es.stats().distinct_docs, n as u64);
-    assert!(eventually(WAIT, || metric(
+    assert!(eventually(WAIT, || metric_or_0(
         &agent,
         "logship_forward_spooled_records_total"
     ) == n as f64));
-    let dropped = metric(&agent, "logship_forward_spool_dropped_records_total") as usize;
+    let dropped = metric_or_0(&agent, "logship_forward_spool_dropped_records_total") as usize;
     assert!(dropped > 0 && dropped < n, "dropped {dropped}");
     assert!(
         agent.stderr().contains("the forward spool is full"),
@@ -322,7 +310,7 @@ fn a_restart_sends_the_spool_left_by_the_previous_run() {
     write_lines(&f, "r", 2000);
     let agent = Agent::start(node.dir.path(), &["run"], &env(&node, &es, Some(&fwd)));
     assert!(es.wait_for_docs(2000, WAIT), "{}", agent.stderr());
-    assert!(eventually(WAIT, || metric(
+    assert!(eventually(WAIT, || metric_or_0(
         &agent,
         "logship_forward_spooled_records_total"
     ) == 2000.0));
@@ -490,18 +478,21 @@ fn garbage_and_oversized_input_close_only_their_connection_and_acks_wait_for_es(
         .docs()
         .iter()
         .all(|d| d.source["flb-log-tag"] == "tag.name"));
-    assert!(eventually(WAIT, || metric(
+    assert!(eventually(WAIT, || metric_or_0(
         &agent,
         "logship_forward_input_errors_total{kind=\"malformed\"}"
     ) == 1.0));
     assert_eq!(
-        metric(
+        metric_or_0(
             &agent,
             "logship_forward_input_errors_total{kind=\"oversized\"}"
         ),
         1.0
     );
-    assert_eq!(metric(&agent, "logship_forward_input_records_total"), 7.0);
+    assert_eq!(
+        metric_or_0(&agent, "logship_forward_input_records_total"),
+        7.0
+    );
     let (status, log) = agent.terminate();
     assert!(status.success(), "{log}");
 }

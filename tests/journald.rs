@@ -32,14 +32,6 @@ fn env(node: &Node, es: &EsDouble, journal: &Journal) -> Vec<(&'static str, Stri
     env
 }
 
-/// A metric's value from `/metrics` (`name{labels} value`, labels as written), if present.
-fn metric(agent: &Agent, series: &str) -> Option<f64> {
-    let addr = http_addr(agent)?;
-    let (_, text) = http_get(&addr, "/metrics");
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
-
 /// The `n` entries a node's docker and kubelet write, with an sshd entry every fifth (not
 /// shipped by default): `<prefix><i>` in each message, a millisecond apart.
 fn node_entries(prefix: &str, n: usize, first_ms: u64) -> Vec<JournalEntry> {
@@ -185,7 +177,7 @@ fn the_entries_of_the_listed_units_become_these_documents() {
     let agent = Agent::start(node.dir.path(), &["run"], &env(&node, &es, &journal));
     assert!(es.wait_for_docs(3, WAIT), "{}", agent.stderr());
     assert!(
-        eventually(WAIT, || metric(
+        eventually(WAIT, || metric_value(
             &agent,
             "logship_journald_delivered_records_total"
         ) == Some(3.0)),
@@ -296,9 +288,11 @@ fn the_entries_of_the_listed_units_become_these_documents() {
             3.0,
         ),
     ] {
-        assert_eq!(metric(&agent, series), Some(want), "{series}");
+        assert_eq!(metric_value(&agent, series), Some(want), "{series}");
     }
-    assert!(metric(&agent, "logship_input_bytes_total{input=\"journald\"}").unwrap() > 1000.0);
+    assert!(
+        metric_value(&agent, "logship_input_bytes_total{input=\"journald\"}").unwrap() > 1000.0
+    );
     let (status, log) = agent.terminate();
     assert!(status.success(), "{log}");
 }
@@ -338,7 +332,7 @@ fn follows_the_journal_resumes_after_the_cursor_and_sends_nothing_twice() {
     let agent = Agent::start(node.dir.path(), &["run"], &env(&node, &es, &journal));
     assert!(es.wait_for_docs(want, WAIT), "{}", agent.stderr());
     assert!(
-        eventually(WAIT, || metric(
+        eventually(WAIT, || metric_value(
             &agent,
             "logship_journald_delivered_records_total"
         ) == Some(80.0)),
@@ -346,7 +340,7 @@ fn follows_the_journal_resumes_after_the_cursor_and_sends_nothing_twice() {
         agent.stderr()
     );
     assert_eq!(
-        metric(&agent, "logship_input_records_total{input=\"journald\"}"),
+        metric_value(&agent, "logship_input_records_total{input=\"journald\"}"),
         Some(80.0),
         "the second run read only what was written while the agent was down"
     );
@@ -391,7 +385,7 @@ fn the_unit_list_chooses_the_units() {
     let agent = Agent::start(node.dir.path(), &["run"], &env);
     assert!(es.wait_for_docs(50, WAIT), "{}", agent.stderr());
     assert!(
-        eventually(WAIT, || metric(
+        eventually(WAIT, || metric_value(
             &agent,
             "logship_journald_delivered_records_total"
         ) == Some(50.0)),

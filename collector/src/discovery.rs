@@ -14,10 +14,22 @@ pub struct Found {
     pub size: u64,
 }
 
-/// Expands the globs. Paths that vanish while being looked at, directories and unreadable
-/// entries are skipped: the next refresh sees the directory as it is then.
-pub fn scan(globs: &[String]) -> Vec<Found> {
+/// What the globs lead to now.
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub found: Vec<Found>,
+    /// Why some paths could not be looked at (a directory that could not be read, a file
+    /// whose metadata could not be read: the path and the error), if any. Files missing from
+    /// `found` may then still be there: such a scan does not say that a file is gone.
+    pub error: Option<String>,
+}
+
+/// Expands the globs. Paths that vanish while being looked at (a dangling symlink: its file was
+/// rotated away or deleted) and directories are skipped; anything else that keeps a path from
+/// being looked at is told in [`Scan::error`]. The next refresh sees the directory as it is then.
+pub fn scan(globs: &[String]) -> Scan {
     let mut found = Vec::new();
+    let mut error = None;
     for pattern in globs {
         let paths = match glob::glob(pattern) {
             Ok(p) => p,
@@ -26,7 +38,14 @@ pub fn scan(globs: &[String]) -> Vec<Found> {
                 continue;
             }
         };
-        for entry in paths.flatten() {
+        for entry in paths {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    error = Some(format!("{}: {}", e.path().display(), e.error()));
+                    continue;
+                }
+            };
             // `metadata` follows symlinks: the key is the target's.
             match std::fs::metadata(&entry) {
                 Ok(meta) if meta.is_file() => found.push(Found {
@@ -34,7 +53,9 @@ pub fn scan(globs: &[String]) -> Vec<Found> {
                     size: meta.len(),
                     path: entry,
                 }),
-                _ => {}
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => error = Some(format!("{}: {e}", entry.display())),
             }
         }
     }
@@ -49,7 +70,7 @@ pub fn scan(globs: &[String]) -> Vec<Found> {
     });
     let mut keys = std::collections::HashSet::with_capacity(found.len());
     found.retain(|f| keys.insert(f.key));
-    found
+    Scan { found, error }
 }
 
 #[cfg(test)]
@@ -67,10 +88,34 @@ mod tests {
         std::os::unix::fs::symlink(real.join("0.log"), links.join("a.log")).unwrap();
         std::os::unix::fs::symlink(real.join("gone.log"), links.join("b.log")).unwrap();
         std::fs::create_dir(links.join("dir.log")).unwrap();
-        let found = scan(&[format!("{}/*.log", links.display())]);
+        let Scan { found, error } = scan(&[format!("{}/*.log", links.display())]);
+        assert!(error.is_none(), "{error:?}");
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].path, links.join("a.log"));
         let meta = std::fs::metadata(real.join("0.log")).unwrap();
         assert_eq!(found[0].key, FileKey::of(&meta));
+    }
+
+    #[test]
+    fn a_path_that_cannot_be_looked_at_is_told_not_taken_for_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.log"), b"x\n").unwrap();
+        // A symlink to itself: its metadata cannot be read (ELOOP), as with a target that
+        // cannot be reached, unlike a dangling link (its file is gone).
+        std::os::unix::fs::symlink(dir.path().join("loop.log"), dir.path().join("loop.log"))
+            .unwrap();
+        std::os::unix::fs::symlink(dir.path().join("gone"), dir.path().join("dangling.log"))
+            .unwrap();
+        let glob = format!("{}/*.log", dir.path().display());
+        let Scan { found, error } = scan(std::slice::from_ref(&glob));
+        assert_eq!(found.len(), 1);
+        assert!(error.is_some());
+        std::fs::remove_file(dir.path().join("loop.log")).unwrap();
+        let Scan { found, error } = scan(&[glob]);
+        assert_eq!(found.len(), 1);
+        assert!(
+            error.is_none(),
+            "a dangling symlink is a file gone, not an error: {error:?}"
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! of its own, because reading and decoding are plain CPU and file work.
 
 use crate::counters;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -12,13 +12,13 @@ use std::time::{Duration, Instant};
 use crate::acks::{AckTracker, Progress};
 use crate::changes::{Changes, Woken};
 use crate::checkpoint::CheckpointStore;
-use crate::discovery::{scan, Found};
+use crate::discovery::{scan, Found, Scan};
 use crate::kube::PodMetadata;
 use crate::line_decoder::DecodeOptions;
 use crate::pipe::{BatchSender, Closed};
 use crate::read_size::{sized_for_a_batch, ReadSize, BATCH_RECORDS, READ_CHUNK};
 use crate::record::Record;
-use crate::stats::CollectorStats;
+use crate::stats::{CollectorStats, Problem};
 use crate::tailer::{identify, FileKey, Tailer};
 
 #[derive(Debug, Clone)]
@@ -139,6 +139,9 @@ impl FileSource {
         let mut next_poll = Instant::now();
         let finished_reading = loop {
             if stopping() {
+                // What a refresh flushed (a truncated file's pending split lines) goes out with
+                // the rest: its old content is gone, so nothing would read it again.
+                let _ = batch.send(&mut self.acks, &mut tx, &stopping);
                 break false;
             }
             self.take_settled();
@@ -317,7 +320,12 @@ impl FileSource {
                 }
                 Err(e) => {
                     tailer.read_failed(&e);
-                    closed.push(*key);
+                    // Read again next round from where it stands: closing a file a path still
+                    // leads to would forget its checkpoint and read it all again once the
+                    // next refresh finds it. One that no path leads to is given up as above.
+                    if tailer.orphaned && tailer.last_activity.elapsed() >= self.cfg.orphan_grace {
+                        closed.push(*key);
+                    }
                 }
             }
             if batch.records.len() >= BATCH_RECORDS {
@@ -377,7 +385,7 @@ impl FileSource {
                 counters::set(&self.stats.checkpoints_current_at_ms, now_ms);
             }
             Err(e) => {
-                if self.stats.problem(crate::stats::Problem::CheckpointWrite) {
+                if self.stats.problem(Problem::CheckpointWrite) {
                     tracing::error!(error = %e, "cannot write the checkpoint file (further failures are only counted)");
                 }
             }
@@ -388,13 +396,17 @@ impl FileSource {
     /// elsewhere (rotation). True when a file was opened (it has not been read yet).
     fn refresh(&mut self, first_scan: bool, out: &mut Vec<Record>) -> bool {
         let mut opened = false;
-        let found = scan(&self.cfg.globs);
-        // Which file each path leads to now (borrowed: a rescan of a thousand files copies none
-        // of their paths).
-        let mut seen: HashMap<&std::path::Path, FileKey> = HashMap::with_capacity(found.len());
+        let Scan { found, error } = scan(&self.cfg.globs);
+        if let Some(e) = &error {
+            if self.stats.problem(Problem::ReadError) {
+                tracing::warn!(error = %e, "some paths of the globs could not be looked at; no file is taken for gone until they can (further failures are only counted)");
+            }
+        }
+        // The files some path leads to now.
+        let mut seen: HashSet<FileKey> = HashSet::with_capacity(found.len());
         for Found { path, key, size } in &found {
             let (path, key) = (path.as_path(), *key);
-            seen.insert(path, key);
+            seen.insert(key);
             if let Some(t) = self.tailers.get_mut(&key) {
                 t.observe_size(*size);
                 continue;
@@ -414,10 +426,18 @@ impl FileSource {
         let mut lag = 0;
         for (key, tailer) in self.tailers.iter_mut() {
             lag += tailer.lag();
-            let still_there = seen.get(tailer.path()) == Some(key);
-            if !still_there && !tailer.orphaned {
-                tracing::debug!(path = %tailer.path().display(), "path rotated away or deleted; finishing the file");
-                tailer.orphaned = true;
+            // Under any path: a file renamed to another name the globs match (Docker's
+            // `-json.log.1`) is still there, and is read on under the name it was found by. A
+            // file a scan missed once (a directory that could not be read) is taken back.
+            // A scan that could not look everywhere does not say that a file is gone.
+            let reachable = seen.contains(key) || (error.is_some() && !tailer.orphaned);
+            if reachable == tailer.orphaned {
+                if reachable {
+                    tracing::debug!(path = %tailer.path().display(), "a path leads to the file again; tailing it on");
+                } else {
+                    tracing::debug!(path = %tailer.path().display(), "no path leads to the file any more (rotated away or deleted); finishing it");
+                }
+                tailer.orphaned = !reachable;
             }
             let from = out.len();
             let rewritten = tailer.check_rewritten(out);
@@ -524,5 +544,50 @@ impl Batch {
         }
         let next = sized_for_a_batch(tx.spare_vec());
         tx.send_blocking(std::mem::replace(&mut self.records, next), seq, stopping)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipe::pipe;
+    use crate::tailer::tests::READ_FAILS;
+
+    #[test]
+    fn a_file_whose_read_fails_is_kept_and_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("app.log"), "one\ntwo\nthree\n").unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (mut tx, mut rx) = pipe(1 << 20, rt.handle().clone());
+        let decode = DecodeOptions {
+            merge_json: false,
+            max_line_bytes: 1 << 20,
+        };
+        let glob = format!("{}/*.log", dir.path().display());
+        let stop = Arc::new(AtomicBool::new(false));
+        let stats = Arc::new(CollectorStats::default());
+        let mut source =
+            FileSource::new(FileSourceConfig::new(vec![glob], decode), stats, stop, None);
+        assert!(source.refresh(true, &mut Vec::new()));
+        let mut buf = vec![0; READ_CHUNK];
+        let mut batch = Batch::new();
+        let never = || false;
+        READ_FAILS.set(true);
+        let failed = source.read_round(&mut buf, &mut batch, &mut tx, None, &never);
+        READ_FAILS.set(false);
+        assert!(failed.is_ok());
+        // Closing it would have forgotten its checkpoint, and the next refresh would have
+        // opened it again from its start.
+        assert_eq!(source.tailers.len(), 1, "kept: a path still leads to it");
+        assert!(rx.try_recv().is_err(), "nothing read");
+        assert!(source
+            .read_round(&mut buf, &mut batch, &mut tx, None, &never)
+            .is_ok());
+        let sent = rx.try_recv().map(|b| b.records.into_vec()).unwrap();
+        let logs: Vec<String> = sent.iter().map(|r| r.log().text().into_owned()).collect();
+        assert_eq!(logs, ["one", "two", "three"]);
     }
 }

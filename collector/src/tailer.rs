@@ -5,7 +5,6 @@
 use crate::counters;
 use std::fs::File;
 use std::io;
-use std::num::NonZeroU32;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
 use std::sync::Arc;
@@ -57,8 +56,8 @@ pub struct Tailer {
     /// What the records of this file carry: its path (shared with the checkpoint), the pod
     /// from its name, the pod's metadata from the API, and the identity's id. The one place
     /// the tailer keeps these (a node keeps a tailer per file, so each copy counted).
-    /// The id is the content's while `head` is known; it is left as it was while it is not,
-    /// and no record is made then.
+    /// The id is the content's while `head` is known, and one of the path while the first
+    /// line is incomplete (no checkpoint is kept then).
     source: Arc<Source>,
     /// The first line the content being read was identified by, once it is complete (the
     /// rest of its [`Identity`] is the source's id).
@@ -96,6 +95,12 @@ pub fn identify(path: &Path, file: &File) -> io::Result<Option<Identity>> {
         id: fnv1a(seed, &head.fingerprint.to_le_bytes()),
         head,
     }))
+}
+
+/// The id of a file's content while its first line is incomplete: of its path, so that two
+/// such files' records do not share document ids.
+fn unidentified_id(path: &Path) -> u64 {
+    fnv1a(FNV_OFFSET, path.as_os_str().as_encoded_bytes())
 }
 
 /// The first run of exactly 64 hex digits in a path: the container id that kubelet's symlink
@@ -176,6 +181,10 @@ impl Tailer {
     /// shorter than the offset; a file cut and refilled past it has another first line, which
     /// is checked after the read, so that what was read is known to be of the content checked.
     pub fn poll(&mut self, buf: &mut [u8], out: &mut Vec<Record>) -> io::Result<PollOutcome> {
+        #[cfg(test)]
+        if tests::READ_FAILS.get() {
+            return Err(io::Error::other("reading made to fail by a test"));
+        }
         // A truncation found restarts the read from 0, once.
         for _ in 0..2 {
             let n = self.file.read_at(buf, self.read_offset)?;
@@ -276,20 +285,22 @@ impl Tailer {
     /// The source of the records about to be read: identified first if the content is new.
     fn source(&mut self) -> io::Result<Arc<Source>> {
         if self.head.is_none() {
-            // Once any line is complete, the first line is too, so the identity exists; the
-            // fallback only matters for a file cut between two reads.
-            let found = identify(self.path(), &self.file)?.unwrap_or(Identity {
-                id: 0,
-                head: Head {
-                    fingerprint: 0,
-                    len: NonZeroU32::MIN,
-                },
-            });
-            self.head = Some(found.head);
-            if self.source.id != found.id {
+            let id = match identify(self.path(), &self.file)? {
+                Some(found) => {
+                    self.head = Some(found.head);
+                    found.id
+                }
+                // The first line is not complete yet: what was read is part of it, shipped only
+                // if the file ends so (`finish`), or lines of a file cut between two reads. They
+                // are told apart from other files' by an id of the path; the identity is looked
+                // for again at the next read (a stand-in first line would make every later read
+                // look like a rewrite).
+                None => unidentified_id(self.path()),
+            };
+            if self.source.id != id {
                 // In place when nothing else holds the source; a copy when records of the
                 // content before, or an output's cache, still do (they keep the old id).
-                Arc::make_mut(&mut self.source).id = found.id;
+                Arc::make_mut(&mut self.source).id = id;
             }
         }
         Ok(Arc::clone(&self.source))
@@ -398,7 +409,7 @@ impl Drop for Tailer {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::cell::Cell;
 
@@ -406,6 +417,70 @@ mod tests {
         /// Makes [`identify`] fail on this thread: reading a file's first line failing (an I/O
         /// error) after a read of new bytes succeeded cannot be caused from outside.
         pub(super) static IDENTIFY_FAILS: Cell<bool> = const { Cell::new(false) };
+        /// Makes [`Tailer::poll`] fail on this thread, as a disk's I/O error would.
+        pub(crate) static READ_FAILS: Cell<bool> = const { Cell::new(false) };
+    }
+
+    #[test]
+    fn files_whose_first_line_is_incomplete_get_ids_of_their_own_and_no_false_rewrite() {
+        use std::io::Write;
+        use std::sync::atomic::Ordering;
+        let dir = tempfile::tempdir().unwrap();
+        let opts = DecodeOptions {
+            merge_json: false,
+            max_line_bytes: 1 << 20,
+        };
+        let stats = Arc::new(CollectorStats::default());
+        let tailer = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            let file = File::open(&path).unwrap();
+            assert_eq!(identify(&path, &file).unwrap(), None);
+            let mut t = Tailer::new(&path, file, 0, None, opts, Arc::clone(&stats)).unwrap();
+            let mut records = Vec::new();
+            t.poll(&mut vec![0; 4096], &mut records).unwrap();
+            assert!(records.is_empty());
+            (t, path)
+        };
+        // Both end without a newline: each ships its line at the end, under an id of its own
+        // (with id 0 for both, the second document overwrote the first).
+        let (mut a, _) = tailer("a.log", "alpha");
+        let (mut b, _) = tailer("b.log", "beta");
+        let (mut ends_a, mut ends_b) = (Vec::new(), Vec::new());
+        a.finish(&mut ends_a);
+        b.finish(&mut ends_b);
+        assert_eq!(ends_a.len(), 1);
+        assert_eq!(ends_b.len(), 1);
+        assert_ne!(ends_a[0].source.id, ends_b[0].source.id);
+        assert_eq!(
+            a.source_id(),
+            None,
+            "no checkpoint for an unidentified file"
+        );
+
+        // The first line completed later: read on, identified, not taken for a rewrite.
+        let (mut c, path) = tailer("c.log", "gam");
+        writeln!(
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .unwrap(),
+            "ma\ndelta"
+        )
+        .unwrap();
+        let mut records = Vec::new();
+        c.poll(&mut vec![0; 4096], &mut records).unwrap();
+        let logs: Vec<String> = records
+            .iter()
+            .map(|r| r.log().text().into_owned())
+            .collect();
+        assert_eq!(logs, ["gamma", "delta"]);
+        let id = identify(&path, &File::open(&path).unwrap())
+            .unwrap()
+            .map(|i| i.id);
+        assert_eq!(c.source_id(), id);
+        assert!(records.iter().all(|r| Some(r.source.id) == id));
+        assert_eq!(stats.truncations_detected.load(Ordering::Relaxed), 0);
     }
 
     #[test]

@@ -343,6 +343,19 @@ pub fn http_addr(agent: &Agent) -> Option<String> {
     Some(rest)
 }
 
+/// A metric's value from `/metrics` (`name{labels} value`, labels as written), if present.
+pub fn metric_value(agent: &Agent, series: &str) -> Option<f64> {
+    let addr = http_addr(agent)?;
+    let (_, text) = http_get(&addr, "/metrics");
+    text.lines().find_map(|l| {
+        l.strip_prefix(series)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
+}
+
 /// A plain HTTP/1.1 GET: (status, body).
 pub fn http_get(addr: &str, path: &str) -> (u16, String) {
     use std::io::Read;

@@ -48,7 +48,7 @@ fn a_journalctl_that_dies_is_started_again_after_the_last_entry_read() {
         libc::kill(pids[0], libc::SIGKILL);
     }
     assert!(
-        eventually(WAIT, || metric(
+        eventually(WAIT, || metric_value(
             &agent,
             "logship_journald_errors_total{kind=\"exit\"}"
         ) == Some(1.0)),
@@ -60,7 +60,7 @@ fn a_journalctl_that_dies_is_started_again_after_the_last_entry_read() {
     all.extend(more);
     assert!(es.wait_for_docs(240, WAIT), "{}", agent.stderr());
     assert!(
-        eventually(WAIT, || metric(&agent, "logship_journald_running")
+        eventually(WAIT, || metric_value(&agent, "logship_journald_running")
             == Some(1.0)),
         "{}",
         agent.stderr()
@@ -100,7 +100,7 @@ fn journalctl_missing_is_reported_and_the_files_still_ship() {
     let agent = Agent::start(node.dir.path(), &["run"], &env);
     assert!(es.wait_for_docs(200, WAIT), "{}", agent.stderr());
     assert!(
-        eventually(WAIT, || metric(
+        eventually(WAIT, || metric_value(
             &agent,
             "logship_journald_errors_total{kind=\"start\"}"
         )
@@ -108,7 +108,7 @@ fn journalctl_missing_is_reported_and_the_files_still_ship() {
         "{}",
         agent.stderr()
     );
-    assert_eq!(metric(&agent, "logship_journald_running"), Some(0.0));
+    assert_eq!(metric_value(&agent, "logship_journald_running"), Some(0.0));
     let (status, log) = agent.terminate();
     assert!(status.success(), "{log}");
     assert!(
@@ -130,7 +130,7 @@ fn journalctl_failing_is_reported_retried_and_the_files_still_ship() {
     assert!(es.wait_for_docs(200, WAIT), "{}", agent.stderr());
     // Started again with backoff (1 s, then 2 s): a second failure within seconds.
     assert!(
-        eventually(WAIT, || metric(
+        eventually(WAIT, || metric_value(
             &agent,
             "logship_journald_errors_total{kind=\"exit\"}"
         )

@@ -203,10 +203,7 @@ pub fn assert_meta(
 
 /// A sample of the agent's `/metrics`.
 pub fn metric(agent: &Agent, name: &str) -> Option<u64> {
-    let addr = http_addr(agent)?;
-    let (_, body) = http_get(&addr, "/metrics");
-    body.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+    metric_value(agent, name).map(|v| v as u64)
 }
 
 pub fn on_node(mut pod: Value) -> Value {
