@@ -152,6 +152,10 @@ impl Collector for AgentMetrics {
                     g(&i.read_errors),
                 ),
                 (
+                    &[("input", "files"), ("kind", "scan_error")],
+                    g(&i.scan_errors),
+                ),
+                (
                     &[("input", "files"), ("kind", "checkpoint_write")],
                     g(&i.checkpoint_errors),
                 ),

@@ -307,25 +307,27 @@ fn files_opened_and_closed(agent: &Agent) -> (Option<f64>, Option<f64>) {
     )
 }
 
-/// Longer than the 5 s a file no path leads to is kept open once quiet: an agent that took the
-/// file for gone has closed it by then, forgetting its checkpoint.
+/// Longer than the 5 s a file no path leads to is kept open once quiet (counted from when it
+/// was last read or found so): an agent that took the file for gone has closed it by then,
+/// forgetting its checkpoint.
 const PAST_ORPHAN_GRACE: Duration = Duration::from_secs(7);
 
 /// A file that scans miss for a while (its symlink renamed out of the globs and back, as when
 /// kubelet's reopening of a log fails) is read on from where it was: not closed, its checkpoint
-/// kept, nothing sent twice. (It was taken for rotated away for good, closed once quiet, and
-/// read again from its start when the next scan found it.)
+/// kept, nothing sent twice. (It was taken for rotated away for good: a file quiet for 5 s was
+/// closed at once, forgetting its checkpoint, and read again from its start when a scan found
+/// its path again.)
 #[test]
 fn a_file_whose_path_comes_back_is_read_on_not_again() {
     let es = EsDouble::start(EsOptions::default()).expect("es");
     let node = Node::new();
     let f = node.container("back", "default", "app", 40);
-    let lines = |from: u64, to: u64| -> String {
+    let lines = |prefix: &str, from: u64, to: u64| -> String {
         (from..to)
-            .map(|i| docker_line(&format!("back{i}"), "stdout", T, false))
+            .map(|i| docker_line(&format!("{prefix}{i}"), "stdout", T, false))
             .collect()
     };
-    let first = lines(0, 100);
+    let first = lines("back", 0, 100);
     f.append(first.as_bytes());
     let agent = Agent::start(node.dir.path(), &["run"], &env_for(&node, &es, None));
     assert!(
@@ -334,24 +336,35 @@ fn a_file_whose_path_comes_back_is_read_on_not_again() {
         agent.stderr()
     );
     assert!(checkpoint_reaches(&node, first.len() as u64));
+    // Quiet for longer than the grace before its path goes away.
+    std::thread::sleep(PAST_ORPHAN_GRACE);
     let away = f.link.with_extension("away");
     std::fs::rename(&f.link, &away).expect("rename away");
-    // Ten rescans (every 100 ms here) without the path.
-    std::thread::sleep(Duration::from_secs(1));
-    std::fs::rename(&away, &f.link).expect("rename back");
-    std::thread::sleep(PAST_ORPHAN_GRACE);
-    f.append(lines(100, 101).as_bytes());
+    // A file that appears meanwhile is shipped only after a scan that did not find the path.
+    let witness = node.container("witness", "default", "app", 42);
+    witness.append(lines("witness", 0, 1).as_bytes());
     assert!(
         es.wait_for_docs(101, Duration::from_secs(30)),
         "{}",
         agent.stderr()
     );
-    assert_eq!(files_opened_and_closed(&agent), (Some(1.0), Some(0.0)));
+    std::fs::rename(&away, &f.link).expect("rename back");
+    std::thread::sleep(PAST_ORPHAN_GRACE);
+    f.append(lines("back", 100, 101).as_bytes());
+    assert!(
+        es.wait_for_docs(102, Duration::from_secs(30)),
+        "{}",
+        agent.stderr()
+    );
+    assert_eq!(files_opened_and_closed(&agent), (Some(2.0), Some(0.0)));
     let (status, log) = agent.terminate();
     assert!(status.success(), "{log}");
     let stats = es.stats();
-    assert_eq!((stats.raw_docs, stats.duplicates), (101, 0), "sent twice");
-    assert_markers(&es, &HashMap::from([("back".to_owned(), 101)]));
+    assert_eq!((stats.raw_docs, stats.duplicates), (102, 0), "sent twice");
+    assert_markers(
+        &es,
+        &HashMap::from([("back".to_owned(), 101), ("witness".to_owned(), 1)]),
+    );
 }
 
 /// Docker's own rotation seen through a glob that matches the rotated names too

@@ -60,9 +60,19 @@ impl AckTracker {
         seq
     }
 
-    /// Settles a batch directly (one that carried no records, or that could not be sent).
+    /// Settles a batch directly (one that carried no records).
     pub fn settle(&mut self, seq: u64) {
         self.settled.insert(seq);
+    }
+
+    /// Takes back the batch just registered, which could not be sent (the input is stopping):
+    /// its progress is never recorded, so its lines are read again at the next start, and
+    /// nothing waits for it. Only the last one registered can be taken back: a later batch's
+    /// progress could otherwise be recorded past lines that were never delivered.
+    pub fn withdraw(&mut self, seq: u64) {
+        if self.pending.back().is_some_and(|(last, _)| *last == seq) {
+            self.pending.pop_back();
+        }
     }
 
     /// Takes in what outputs settled and returns the progress now safe to record, in order.
@@ -140,6 +150,22 @@ mod tests {
         assert_eq!(t.in_flight(), 1);
         t.settle(c);
         assert_eq!(t.poll(), vec![p(30)]);
+        assert_eq!(t.in_flight(), 0);
+    }
+
+    #[test]
+    fn a_withdrawn_batch_is_not_waited_for_and_its_progress_never_recorded() {
+        let mut t = AckTracker::new();
+        let tx = t.sender();
+        let a = t.register(vec![p(10)]);
+        let b = t.register(vec![p(20)]);
+        t.withdraw(a);
+        assert_eq!(t.in_flight(), 2, "only the last one can be taken back");
+        t.withdraw(b);
+        assert_eq!(t.in_flight(), 1);
+        tx.send(a).unwrap();
+        let got = t.drain(Instant::now() + Duration::from_secs(5));
+        assert_eq!(got, vec![p(10)]);
         assert_eq!(t.in_flight(), 0);
     }
 

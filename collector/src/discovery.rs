@@ -1,7 +1,7 @@
 //! Which files to tail: the configured globs, expanded on every refresh. Symlinks (kubelet's
 //! `/var/log/containers/*.log`) are followed to the file they point at.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::tailer::FileKey;
 
@@ -18,18 +18,32 @@ pub struct Found {
 #[derive(Debug, Default)]
 pub struct Scan {
     pub found: Vec<Found>,
-    /// Why some paths could not be looked at (a directory that could not be read, a file
-    /// whose metadata could not be read: the path and the error), if any. Files missing from
-    /// `found` may then still be there: such a scan does not say that a file is gone.
-    pub error: Option<String>,
+    /// Paths that could not be looked at: a directory that could not be read, a file whose
+    /// metadata could not be read. Files at or under them may still be there, missing from
+    /// `found`: the scan does not say that those are gone.
+    pub failed: Vec<ScanFailure>,
+}
+
+#[derive(Debug)]
+pub struct ScanFailure {
+    pub path: PathBuf,
+    pub error: std::io::Error,
+}
+
+impl Scan {
+    /// Whether `path` is at or under a path that could not be looked at.
+    pub fn missed(&self, path: &Path) -> bool {
+        self.failed.iter().any(|f| path.starts_with(&f.path))
+    }
 }
 
 /// Expands the globs. Paths that vanish while being looked at (a dangling symlink: its file was
-/// rotated away or deleted) and directories are skipped; anything else that keeps a path from
-/// being looked at is told in [`Scan::error`]. The next refresh sees the directory as it is then.
+/// rotated away or deleted; a pod's directory removed) and directories are skipped; anything
+/// else that keeps a path from being looked at is told in [`Scan::failed`]. The next refresh
+/// sees the directory as it is then.
 pub fn scan(globs: &[String]) -> Scan {
     let mut found = Vec::new();
-    let mut error = None;
+    let mut failed = Vec::new();
     for pattern in globs {
         let paths = match glob::glob(pattern) {
             Ok(p) => p,
@@ -41,8 +55,13 @@ pub fn scan(globs: &[String]) -> Scan {
         for entry in paths {
             let entry = match entry {
                 Ok(entry) => entry,
+                Err(e) if e.error().kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => {
-                    error = Some(format!("{}: {}", e.path().display(), e.error()));
+                    let path = e.path().to_path_buf();
+                    failed.push(ScanFailure {
+                        path,
+                        error: e.into(),
+                    });
                     continue;
                 }
             };
@@ -55,7 +74,7 @@ pub fn scan(globs: &[String]) -> Scan {
                 }),
                 Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => error = Some(format!("{}: {e}", entry.display())),
+                Err(error) => failed.push(ScanFailure { path: entry, error }),
             }
         }
     }
@@ -70,7 +89,7 @@ pub fn scan(globs: &[String]) -> Scan {
     });
     let mut keys = std::collections::HashSet::with_capacity(found.len());
     found.retain(|f| keys.insert(f.key));
-    Scan { found, error }
+    Scan { found, failed }
 }
 
 #[cfg(test)]
@@ -88,8 +107,8 @@ mod tests {
         std::os::unix::fs::symlink(real.join("0.log"), links.join("a.log")).unwrap();
         std::os::unix::fs::symlink(real.join("gone.log"), links.join("b.log")).unwrap();
         std::fs::create_dir(links.join("dir.log")).unwrap();
-        let Scan { found, error } = scan(&[format!("{}/*.log", links.display())]);
-        assert!(error.is_none(), "{error:?}");
+        let Scan { found, failed } = scan(&[format!("{}/*.log", links.display())]);
+        assert!(failed.is_empty(), "{failed:?}");
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].path, links.join("a.log"));
         let meta = std::fs::metadata(real.join("0.log")).unwrap();
@@ -102,20 +121,23 @@ mod tests {
         std::fs::write(dir.path().join("a.log"), b"x\n").unwrap();
         // A symlink to itself: its metadata cannot be read (ELOOP), as with a target that
         // cannot be reached, unlike a dangling link (its file is gone).
-        std::os::unix::fs::symlink(dir.path().join("loop.log"), dir.path().join("loop.log"))
-            .unwrap();
+        let looped = dir.path().join("loop.log");
+        std::os::unix::fs::symlink(&looped, &looped).unwrap();
         std::os::unix::fs::symlink(dir.path().join("gone"), dir.path().join("dangling.log"))
             .unwrap();
         let glob = format!("{}/*.log", dir.path().display());
-        let Scan { found, error } = scan(std::slice::from_ref(&glob));
-        assert_eq!(found.len(), 1);
-        assert!(error.is_some());
-        std::fs::remove_file(dir.path().join("loop.log")).unwrap();
-        let Scan { found, error } = scan(&[glob]);
+        let scanned = scan(std::slice::from_ref(&glob));
+        assert_eq!(scanned.found.len(), 1);
+        let failed: Vec<&Path> = scanned.failed.iter().map(|f| f.path.as_path()).collect();
+        assert_eq!(failed, [looped.as_path()]);
+        assert!(scanned.missed(&looped));
+        assert!(!scanned.missed(&dir.path().join("dangling.log")));
+        std::fs::remove_file(&looped).unwrap();
+        let Scan { found, failed } = scan(&[glob]);
         assert_eq!(found.len(), 1);
         assert!(
-            error.is_none(),
-            "a dangling symlink is a file gone, not an error: {error:?}"
+            failed.is_empty(),
+            "a dangling symlink is a file gone: {failed:?}"
         );
     }
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::acks::{AckTracker, Progress};
 use crate::changes::{Changes, Woken};
 use crate::checkpoint::CheckpointStore;
-use crate::discovery::{scan, Found, Scan};
+use crate::discovery::{scan, Found};
 use crate::kube::PodMetadata;
 use crate::line_decoder::DecodeOptions;
 use crate::pipe::{BatchSender, Closed};
@@ -392,19 +392,21 @@ impl FileSource {
         }
     }
 
-    /// Opens new files (at their checkpoint), and marks files whose path is gone or leads
-    /// elsewhere (rotation). True when a file was opened (it has not been read yet).
+    /// Opens new files (at their checkpoint), and marks the files no path leads to any more
+    /// (rotated away or deleted), or again. True when a file was opened (it has not been read
+    /// yet).
     fn refresh(&mut self, first_scan: bool, out: &mut Vec<Record>) -> bool {
         let mut opened = false;
-        let Scan { found, error } = scan(&self.cfg.globs);
-        if let Some(e) = &error {
-            if self.stats.problem(Problem::ReadError) {
-                tracing::warn!(error = %e, "some paths of the globs could not be looked at; no file is taken for gone until they can (further failures are only counted)");
+        let scanned = scan(&self.cfg.globs);
+        for failure in &scanned.failed {
+            if self.stats.problem(Problem::ScanError) {
+                tracing::warn!(path = %failure.path.display(), error = %failure.error,
+                    "a path of the globs could not be looked at; files there are not taken for gone until it can (further failures are only counted)");
             }
         }
         // The files some path leads to now.
-        let mut seen: HashSet<FileKey> = HashSet::with_capacity(found.len());
-        for Found { path, key, size } in &found {
+        let mut seen: HashSet<FileKey> = HashSet::with_capacity(scanned.found.len());
+        for Found { path, key, size } in &scanned.found {
             let (path, key) = (path.as_path(), *key);
             seen.insert(key);
             if let Some(t) = self.tailers.get_mut(&key) {
@@ -429,13 +431,17 @@ impl FileSource {
             // Under any path: a file renamed to another name the globs match (Docker's
             // `-json.log.1`) is still there, and is read on under the name it was found by. A
             // file a scan missed once (a directory that could not be read) is taken back.
-            // A scan that could not look everywhere does not say that a file is gone.
-            let reachable = seen.contains(key) || (error.is_some() && !tailer.orphaned);
+            // A path that could not be looked at does not say that its file is gone.
+            let reachable =
+                seen.contains(key) || (!tailer.orphaned && scanned.missed(tailer.path()));
             if reachable == tailer.orphaned {
                 if reachable {
                     tracing::debug!(path = %tailer.path().display(), "a path leads to the file again; tailing it on");
                 } else {
                     tracing::debug!(path = %tailer.path().display(), "no path leads to the file any more (rotated away or deleted); finishing it");
+                    // Its grace counts from here too: a file quiet for a while before its path
+                    // went away is not closed at once (the path may come back).
+                    tailer.last_activity = Instant::now();
                 }
                 tailer.orphaned = !reachable;
             }
@@ -543,7 +549,13 @@ impl Batch {
             return Ok(());
         }
         let next = sized_for_a_batch(tx.spare_vec());
-        tx.send_blocking(std::mem::replace(&mut self.records, next), seq, stopping)
+        let sent = tx.send_blocking(std::mem::replace(&mut self.records, next), seq, stopping);
+        if sent.is_err() {
+            // Stopping (or the outputs are gone): nothing is sent after it, and a stop does not
+            // wait for a batch that never left.
+            acks.withdraw(seq);
+        }
+        sent
     }
 }
 
@@ -589,5 +601,66 @@ mod tests {
         let sent = rx.try_recv().map(|b| b.records.into_vec()).unwrap();
         let logs: Vec<String> = sent.iter().map(|r| r.log().text().into_owned()).collect();
         assert_eq!(logs, ["one", "two", "three"]);
+    }
+
+    #[test]
+    fn a_file_is_closed_only_when_no_path_leads_to_it() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let (deleted, link) = (dir.path().join("a.log"), dir.path().join("b.log"));
+        std::fs::write(&deleted, "a\n").unwrap();
+        let target = dir.path().join("b.target");
+        std::fs::write(&target, "b\n").unwrap();
+        symlink(&target, &link).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (mut tx, mut rx) = pipe(1 << 20, rt.handle().clone());
+        let decode = DecodeOptions {
+            merge_json: false,
+            max_line_bytes: 1 << 20,
+        };
+        let mut cfg =
+            FileSourceConfig::new(vec![format!("{}/*.log", dir.path().display())], decode);
+        // Closed at the first round that finds it orphaned and at its end.
+        cfg.orphan_grace = Duration::ZERO;
+        let stats = Arc::new(CollectorStats::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut source = FileSource::new(cfg, Arc::clone(&stats), stop, None);
+        let mut buf = vec![0; READ_CHUNK];
+        let mut batch = Batch::new();
+        let never = || false;
+        let mut round = |source: &mut FileSource| {
+            let mut flushed = Vec::new();
+            source.refresh(false, &mut flushed);
+            assert!(flushed.is_empty());
+            assert!(source
+                .read_round(&mut buf, &mut batch, &mut tx, None, &never)
+                .is_ok());
+        };
+        round(&mut source);
+        let read = rx.try_recv().map(|b| b.records.into_vec().len()).unwrap();
+        assert_eq!(read, 2);
+        // One file deleted; the other's path cannot be looked at (a symlink loop in its place,
+        // as with a target that cannot be reached): it is not taken for gone.
+        std::fs::remove_file(&deleted).unwrap();
+        std::fs::remove_file(&link).unwrap();
+        symlink(&link, &link).unwrap();
+        round(&mut source);
+        assert_eq!(source.tailers.len(), 1);
+        assert_eq!(
+            source.tailers.values().next().map(|t| t.path()),
+            Some(link.as_path())
+        );
+        assert_eq!(stats.files_closed.load(Ordering::Relaxed), 1);
+        assert_eq!(stats.scan_errors.load(Ordering::Relaxed), 1);
+        // The path leads to it again: read on, not opened a second time.
+        std::fs::remove_file(&link).unwrap();
+        symlink(&target, &link).unwrap();
+        round(&mut source);
+        assert_eq!(source.tailers.len(), 1);
+        assert_eq!(stats.files_opened.load(Ordering::Relaxed), 2);
+        assert!(rx.try_recv().is_err(), "nothing read twice");
     }
 }

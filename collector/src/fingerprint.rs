@@ -34,7 +34,7 @@ pub fn first_line_fingerprint(file: &File) -> io::Result<Option<u64>> {
 pub struct Head {
     pub fingerprint: u64,
     /// At least 1 (a newline) and at most `FINGERPRINT_BYTES`: 32 non-zero bits keep a
-    /// tailer's `Option<Identity>` in 24 bytes.
+    /// tailer's `Option<Head>` in 16 bytes.
     pub len: NonZeroU32,
 }
 
@@ -65,6 +65,15 @@ pub fn starts_with(file: &File, head: Head) -> io::Result<bool> {
     let want = (head.len.get() as usize).min(FINGERPRINT_BYTES);
     let n = read_head(file, &mut buf[..want])?;
     Ok(n == head.len.get() as usize && fnv1a(FNV_OFFSET, &buf[..n]) == head.fingerprint)
+}
+
+/// Whether the file still starts with `bytes` (what was read of a first line not complete yet),
+/// compared up to 4 KiB: past that the first line is identified by its [`Head`].
+pub fn starts_with_bytes(file: &File, bytes: &[u8]) -> io::Result<bool> {
+    let mut buf = [0u8; FINGERPRINT_BYTES];
+    let want = bytes.len().min(FINGERPRINT_BYTES);
+    let n = read_head(file, &mut buf[..want])?;
+    Ok(buf[..n] == bytes[..want])
 }
 
 /// Reads from offset 0 until `buf` is full or the file ends.

@@ -20,6 +20,7 @@ pub struct CollectorStats {
     pub files_opened: AtomicU64,
     pub files_closed: AtomicU64,
     pub read_errors: AtomicU64,
+    pub scan_errors: AtomicU64,
     pub truncations_detected: AtomicU64,
     pub checkpoint_errors: AtomicU64,
     /// Gauges, refreshed by the input as it works.
@@ -43,11 +44,12 @@ pub enum Problem {
     Truncated,
     InvalidUtf8,
     ReadError,
+    ScanError,
     CheckpointWrite,
 }
 
 impl Problem {
-    const COUNT: usize = 8;
+    const COUNT: usize = 9;
 
     fn counter(self, s: &CollectorStats) -> &AtomicU64 {
         match self {
@@ -58,6 +60,7 @@ impl Problem {
             Problem::Truncated => &s.truncated,
             Problem::InvalidUtf8 => &s.invalid_utf8,
             Problem::ReadError => &s.read_errors,
+            Problem::ScanError => &s.scan_errors,
             Problem::CheckpointWrite => &s.checkpoint_errors,
         }
     }

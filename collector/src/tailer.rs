@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::fingerprint::{first_line, fnv1a, starts_with, Head, FNV_OFFSET};
+use crate::fingerprint::{first_line, fnv1a, starts_with, starts_with_bytes, Head, FNV_OFFSET};
 use crate::kube::{PodLink, PodMeta};
 use crate::line_decoder::{DecodeOptions, LineDecoder};
 use crate::pod_ref::PodRef;
@@ -65,10 +65,12 @@ pub struct Tailer {
     pub(crate) pod_link: PodLink,
     /// The size seen at the last poll, for the lag gauge.
     last_size: u64,
-    /// The path no longer leads to this file (rotated away or deleted): finish it and close.
+    /// No path of the globs leads to this file any more (rotated away or deleted): finish it
+    /// and close it. Cleared when one does again.
     pub orphaned: bool,
-    /// When the file was opened or last gave bytes. A rotated-away file quiet this long is
-    /// closed; a file held back for its pod is not read, so its wait counts from here too.
+    /// When the file was opened, last gave bytes, or was found orphaned. An orphaned file quiet
+    /// this long is closed; a file held back for its pod is not read, so its wait counts from
+    /// here too.
     pub last_activity: Instant,
 }
 
@@ -97,10 +99,13 @@ pub fn identify(path: &Path, file: &File) -> io::Result<Option<Identity>> {
     }))
 }
 
-/// The id of a file's content while its first line is incomplete: of its path, so that two
-/// such files' records do not share document ids.
-fn unidentified_id(path: &Path) -> u64 {
-    fnv1a(FNV_OFFSET, path.as_os_str().as_encoded_bytes())
+/// The id of a file's content while its first line is incomplete: of its path and inode, so
+/// that two such files' records do not share document ids (a file renamed to another name the
+/// globs match is read on under its first name, where a new file may be).
+fn unidentified_id(path: &Path, key: FileKey) -> u64 {
+    let id = fnv1a(FNV_OFFSET, path.as_os_str().as_encoded_bytes());
+    let id = fnv1a(id, &key.dev.to_le_bytes());
+    fnv1a(id, &key.ino.to_le_bytes())
 }
 
 /// The first run of exactly 64 hex digits in a path: the container id that kubelet's symlink
@@ -134,10 +139,11 @@ impl Tailer {
         stats: Arc<CollectorStats>,
     ) -> io::Result<Tailer> {
         let meta = file.metadata()?;
+        let key = FileKey::of(&meta);
         counters::add(&stats.files_opened, 1);
         let path: Arc<Path> = Arc::from(path);
         let source = Arc::new(Source {
-            id: identity.map_or(0, |known| known.id),
+            id: identity.map_or_else(|| unidentified_id(&path, key), |known| known.id),
             tag: Tag::OfPath,
             pod: PodRef::from_path(&path),
             path,
@@ -145,7 +151,7 @@ impl Tailer {
         });
         Ok(Tailer {
             file,
-            key: FileKey::of(&meta),
+            key,
             read_offset: offset,
             line_buf: Vec::new(),
             line_start: offset,
@@ -295,7 +301,7 @@ impl Tailer {
                 // are told apart from other files' by an id of the path; the identity is looked
                 // for again at the next read (a stand-in first line would make every later read
                 // look like a rewrite).
-                None => unidentified_id(self.path()),
+                None => unidentified_id(self.path(), self.key),
             };
             if self.source.id != id {
                 // In place when nothing else holds the source; a copy when records of the
@@ -336,10 +342,14 @@ impl Tailer {
         Ok(())
     }
 
-    /// The file no longer starts with the first line it was identified by.
+    /// The file no longer starts with the first line it was identified by, or with what was
+    /// read of a first line not complete yet.
     fn rewritten(&self) -> io::Result<bool> {
         match self.head {
             Some(head) => Ok(!starts_with(&self.file, head)?),
+            None if self.line_start == 0 && !self.line_buf.is_empty() => {
+                Ok(!starts_with_bytes(&self.file, &self.line_buf)?)
+            }
             None => Ok(false),
         }
     }
@@ -484,6 +494,34 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_file_cut_and_refilled_inside_its_incomplete_first_line_is_read_again() {
+        use std::sync::atomic::Ordering;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.log");
+        std::fs::write(&path, "gam").unwrap();
+        let opts = DecodeOptions {
+            merge_json: false,
+            max_line_bytes: 1 << 20,
+        };
+        let stats = Arc::new(CollectorStats::default());
+        let file = File::open(&path).unwrap();
+        let mut t = Tailer::new(&path, file, 0, None, opts, Arc::clone(&stats)).unwrap();
+        let mut records = Vec::new();
+        t.poll(&mut vec![0; 4096], &mut records).unwrap();
+        assert!(records.is_empty());
+        // Copytruncate, then new content past what was read: its bytes from offset 3 on are
+        // not the rest of "gam".
+        std::fs::write(&path, "hello\nworld\n").unwrap();
+        t.poll(&mut vec![0; 4096], &mut records).unwrap();
+        let logs: Vec<String> = records
+            .iter()
+            .map(|r| r.log().text().into_owned())
+            .collect();
+        assert_eq!(logs, ["hello", "world"]);
+        assert_eq!(stats.truncations_detected.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
     fn a_chunk_read_while_the_first_line_cannot_be_read_is_read_again() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("app.log");
@@ -505,7 +543,6 @@ pub(crate) mod tests {
         assert!(t.poll(&mut vec![0; 4096], &mut records).is_err());
         IDENTIFY_FAILS.set(false);
         assert!(records.is_empty());
-        assert_eq!(t.safe_offset(), 0);
         t.poll(&mut vec![0; 4096], &mut records).unwrap();
         let logs: Vec<String> = records
             .iter()
