@@ -132,6 +132,16 @@ mod tests {
         assert_eq!(failed, [looped.as_path()]);
         assert!(scanned.missed(&looped));
         assert!(!scanned.missed(&dir.path().join("dangling.log")));
+        // A directory that could not be read: every path under it is missed, by components.
+        let unreadable = Scan {
+            found: Vec::new(),
+            failed: vec![ScanFailure {
+                path: dir.path().join("pods"),
+                error: std::io::Error::from_raw_os_error(24),
+            }],
+        };
+        assert!(unreadable.missed(&dir.path().join("pods/ns_pod_uid/app/0.log")));
+        assert!(!unreadable.missed(&dir.path().join("pods2/x.log")));
         std::fs::remove_file(&looped).unwrap();
         let Scan { found, failed } = scan(&[glob]);
         assert_eq!(found.len(), 1);

@@ -431,17 +431,23 @@ impl FileSource {
             // Under any path: a file renamed to another name the globs match (Docker's
             // `-json.log.1`) is still there, and is read on under the name it was found by. A
             // file a scan missed once (a directory that could not be read) is taken back.
-            // A path that could not be looked at does not say that its file is gone.
-            let reachable =
-                seen.contains(key) || (!tailer.orphaned && scanned.missed(tailer.path()));
+            // A path that could not be looked at does not say that its file is gone (unless it
+            // was deleted: with the descriptors used up, no directory can be read, and only
+            // closing files frees them).
+            let reachable = seen.contains(key)
+                || (!tailer.orphaned && scanned.missed(tailer.path()) && !tailer.deleted());
             if reachable == tailer.orphaned {
                 if reachable {
                     tracing::debug!(path = %tailer.path().display(), "a path leads to the file again; tailing it on");
                 } else {
                     tracing::debug!(path = %tailer.path().display(), "no path leads to the file any more (rotated away or deleted); finishing it");
                     // Its grace counts from here too: a file quiet for a while before its path
-                    // went away is not closed at once (the path may come back).
-                    tailer.last_activity = Instant::now();
+                    // went away is not closed at once (the path may come back). Not for a file
+                    // held back for its pod, whose wait counts from the same instant (it is not
+                    // read, so not closed, while it waits).
+                    if !self.kube.as_ref().is_some_and(|k| k.may_hold(tailer)) {
+                        tailer.last_activity = Instant::now();
+                    }
                 }
                 tailer.orphaned = !reachable;
             }
@@ -612,6 +618,9 @@ mod tests {
         let target = dir.path().join("b.target");
         std::fs::write(&target, "b\n").unwrap();
         symlink(&target, &link).unwrap();
+        let (deleted_behind, its_target) = (dir.path().join("c.log"), dir.path().join("c.target"));
+        std::fs::write(&its_target, "c\n").unwrap();
+        symlink(&its_target, &deleted_behind).unwrap();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -641,26 +650,60 @@ mod tests {
         };
         round(&mut source);
         let read = rx.try_recv().map(|b| b.records.into_vec().len()).unwrap();
-        assert_eq!(read, 2);
-        // One file deleted; the other's path cannot be looked at (a symlink loop in its place,
-        // as with a target that cannot be reached): it is not taken for gone.
+        assert_eq!(read, 3);
+        // One file deleted; the other two paths cannot be looked at (a symlink loop in their
+        // place, as with a target that cannot be reached): one of their files is not taken for
+        // gone, the other is, because it was deleted.
         std::fs::remove_file(&deleted).unwrap();
-        std::fs::remove_file(&link).unwrap();
-        symlink(&link, &link).unwrap();
+        for path in [&link, &deleted_behind] {
+            std::fs::remove_file(path).unwrap();
+            symlink(path, path).unwrap();
+        }
+        std::fs::remove_file(&its_target).unwrap();
         round(&mut source);
         assert_eq!(source.tailers.len(), 1);
         assert_eq!(
             source.tailers.values().next().map(|t| t.path()),
             Some(link.as_path())
         );
-        assert_eq!(stats.files_closed.load(Ordering::Relaxed), 1);
-        assert_eq!(stats.scan_errors.load(Ordering::Relaxed), 1);
+        assert_eq!(stats.files_closed.load(Ordering::Relaxed), 2);
+        assert_eq!(stats.scan_errors.load(Ordering::Relaxed), 2);
         // The path leads to it again: read on, not opened a second time.
         std::fs::remove_file(&link).unwrap();
         symlink(&target, &link).unwrap();
         round(&mut source);
         assert_eq!(source.tailers.len(), 1);
-        assert_eq!(stats.files_opened.load(Ordering::Relaxed), 2);
+        assert_eq!(stats.files_opened.load(Ordering::Relaxed), 3);
         assert!(rx.try_recv().is_err(), "nothing read twice");
+    }
+
+    #[test]
+    fn a_batch_that_cannot_be_sent_at_stop_is_not_waited_for() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        // Nothing receives: the pipe fills, and the send after that waits until the stop. (A
+        // runtime with a worker drives the timers a blocking send waits with.)
+        let (mut tx, _rx) = pipe(1 << 30, rt.handle().clone());
+        let mut acks = AckTracker::new();
+        let mut batch = Batch::new();
+        let stop_at = Instant::now() + Duration::from_secs(1);
+        let stopping = || Instant::now() >= stop_at;
+        let mut sent = 0;
+        loop {
+            batch.records.push(crate::pipe::tests::line_of("/x.log"));
+            match batch.send(&mut acks, &mut tx, &stopping) {
+                Ok(()) => sent += 1,
+                Err(Closed) => break,
+            }
+        }
+        assert!(sent > 0);
+        assert_eq!(
+            acks.in_flight(),
+            sent,
+            "the batch that did not leave is not waited for"
+        );
     }
 }

@@ -447,7 +447,7 @@ impl MemoryGauge {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -478,7 +478,7 @@ mod tests {
     }
 
     /// A line of a file of its own (its source counts the records that hold it).
-    fn line_of(path: &str) -> Record {
+    pub(crate) fn line_of(path: &str) -> Record {
         Record {
             source: Arc::new(crate::Source {
                 id: 1,

@@ -328,6 +328,12 @@ impl Tailer {
         Arc::make_mut(&mut self.source).meta = meta;
     }
 
+    /// The file was deleted (no name leads to it in any directory): whatever a scan could or
+    /// could not look at, it is gone.
+    pub fn deleted(&self) -> bool {
+        self.file.metadata().is_ok_and(|m| m.nlink() == 0)
+    }
+
     /// The identity of the content being read, once known.
     pub fn source_id(&self) -> Option<u64> {
         self.head.map(|_| self.source.id)

@@ -57,7 +57,7 @@ impl PodMetadata {
                 }
             }
         }
-        if t.pod_meta().is_some() || t.pod().is_none() || t.pod_link.expired {
+        if !self.may_hold(t) {
             return false;
         }
         if now.saturating_duration_since(t.last_activity) < self.wait {
@@ -68,6 +68,12 @@ impl PodMetadata {
         tracing::debug!(path = %t.path().display(), wait = ?self.wait,
             "pod not known to the API yet; shipping with the file-name fields until it is");
         false
+    }
+
+    /// Whether `t` may be held back for its pod: it has one, still unknown, and its wait has
+    /// not run out. Its wait counts from `last_activity`.
+    pub fn may_hold(&self, t: &Tailer) -> bool {
+        t.pod().is_some() && t.pod_meta().is_none() && !t.pod_link.expired
     }
 
     /// Drops the records a poll of `t` added to `out` after `from` when its pod is excluded.
