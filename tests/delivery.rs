@@ -340,6 +340,7 @@ fn a_file_whose_path_comes_back_is_read_on_not_again() {
     std::thread::sleep(PAST_ORPHAN_GRACE);
     let away = f.link.with_extension("away");
     std::fs::rename(&f.link, &away).expect("rename away");
+    let went_away = std::time::Instant::now();
     // A file that appears meanwhile is shipped only after a scan that did not find the path.
     let witness = node.container("witness", "default", "app", 42);
     witness.append(lines("witness", 0, 1).as_bytes());
@@ -349,6 +350,12 @@ fn a_file_whose_path_comes_back_is_read_on_not_again() {
         agent.stderr()
     );
     std::fs::rename(&away, &f.link).expect("rename back");
+    // Gone for 5 s, the file would rightly be closed: the test says so rather than fail below.
+    let away_for = went_away.elapsed();
+    assert!(
+        away_for < Duration::from_secs(4),
+        "the path was away {away_for:?}, too long for this test to tell"
+    );
     std::thread::sleep(PAST_ORPHAN_GRACE);
     f.append(lines("back", 100, 101).as_bytes());
     assert!(
