@@ -311,10 +311,7 @@ impl FileSource {
                     if o.bytes > 0 {
                         batch.progress.extend(tailer.progress(false));
                     }
-                    if o.at_eof
-                        && tailer.orphaned
-                        && tailer.last_activity.elapsed() >= self.cfg.orphan_grace
-                    {
+                    if o.at_eof && tailer.gone_for(self.cfg.orphan_grace) {
                         closed.push(*key);
                     }
                 }
@@ -323,7 +320,7 @@ impl FileSource {
                     // Read again next round from where it stands: closing a file a path still
                     // leads to would forget its checkpoint and read it all again once the
                     // next refresh finds it. One that no path leads to is given up as above.
-                    if tailer.orphaned && tailer.last_activity.elapsed() >= self.cfg.orphan_grace {
+                    if tailer.gone_for(self.cfg.orphan_grace) {
                         closed.push(*key);
                     }
                 }

@@ -8,7 +8,7 @@ use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::fingerprint::{first_line, fnv1a, starts_with, starts_with_bytes, Head, FNV_OFFSET};
 use crate::kube::{PodLink, PodMeta};
@@ -326,6 +326,12 @@ impl Tailer {
     /// copied otherwise.
     pub fn set_pod_meta(&mut self, meta: Option<Arc<PodMeta>>) {
         Arc::make_mut(&mut self.source).meta = meta;
+    }
+
+    /// No path leads to the file, and it has been quiet (and known so) for `grace`: it is
+    /// given up.
+    pub fn gone_for(&self, grace: Duration) -> bool {
+        self.orphaned && self.last_activity.elapsed() >= grace
     }
 
     /// The file was deleted (no name leads to it in any directory): whatever a scan could or
