@@ -565,27 +565,40 @@ impl Batch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipe::pipe;
-    use crate::tailer::tests::READ_FAILS;
+    use crate::pipe::{pipe, BatchReceiver};
+    use crate::tailer::tests::{logs, PLAIN, READ_FAILS};
+
+    /// A runtime for the pipe: with a worker, which drives the timers a blocking send waits with
+    /// (a current-thread runtime's handle does not).
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    /// A file input over `dir/*.log`, and its pipe. No grace: a file no path leads to is closed
+    /// at the first round that finds it so and at its end.
+    fn source_over(
+        dir: &std::path::Path,
+        rt: &tokio::runtime::Runtime,
+    ) -> (FileSource, Arc<CollectorStats>, BatchSender, BatchReceiver) {
+        let mut cfg = FileSourceConfig::new(vec![format!("{}/*.log", dir.display())], PLAIN);
+        cfg.orphan_grace = Duration::ZERO;
+        let stats = Arc::new(CollectorStats::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let source = FileSource::new(cfg, Arc::clone(&stats), stop, None);
+        let (tx, rx) = pipe(1 << 20, rt.handle().clone());
+        (source, stats, tx, rx)
+    }
 
     #[test]
     fn a_file_whose_read_fails_is_kept_and_read_again() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("app.log"), "one\ntwo\nthree\n").unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let (mut tx, mut rx) = pipe(1 << 20, rt.handle().clone());
-        let decode = DecodeOptions {
-            merge_json: false,
-            max_line_bytes: 1 << 20,
-        };
-        let glob = format!("{}/*.log", dir.path().display());
-        let stop = Arc::new(AtomicBool::new(false));
-        let stats = Arc::new(CollectorStats::default());
-        let mut source =
-            FileSource::new(FileSourceConfig::new(vec![glob], decode), stats, stop, None);
+        let rt = runtime();
+        let (mut source, _, mut tx, mut rx) = source_over(dir.path(), &rt);
         assert!(source.refresh(true, &mut Vec::new()));
         let mut buf = vec![0; READ_CHUNK];
         let mut batch = Batch::new();
@@ -602,8 +615,7 @@ mod tests {
             .read_round(&mut buf, &mut batch, &mut tx, None, &never)
             .is_ok());
         let sent = rx.try_recv().map(|b| b.records.into_vec()).unwrap();
-        let logs: Vec<String> = sent.iter().map(|r| r.log().text().into_owned()).collect();
-        assert_eq!(logs, ["one", "two", "three"]);
+        assert_eq!(logs(&sent), ["one", "two", "three"]);
     }
 
     #[test]
@@ -618,22 +630,8 @@ mod tests {
         let (deleted_behind, its_target) = (dir.path().join("c.log"), dir.path().join("c.target"));
         std::fs::write(&its_target, "c\n").unwrap();
         symlink(&its_target, &deleted_behind).unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let (mut tx, mut rx) = pipe(1 << 20, rt.handle().clone());
-        let decode = DecodeOptions {
-            merge_json: false,
-            max_line_bytes: 1 << 20,
-        };
-        let mut cfg =
-            FileSourceConfig::new(vec![format!("{}/*.log", dir.path().display())], decode);
-        // Closed at the first round that finds it orphaned and at its end.
-        cfg.orphan_grace = Duration::ZERO;
-        let stats = Arc::new(CollectorStats::default());
-        let stop = Arc::new(AtomicBool::new(false));
-        let mut source = FileSource::new(cfg, Arc::clone(&stats), stop, None);
+        let rt = runtime();
+        let (mut source, stats, mut tx, mut rx) = source_over(dir.path(), &rt);
         let mut buf = vec![0; READ_CHUNK];
         let mut batch = Batch::new();
         let never = || false;
@@ -676,13 +674,8 @@ mod tests {
 
     #[test]
     fn a_batch_that_cannot_be_sent_at_stop_is_not_waited_for() {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        // Nothing receives: the pipe fills, and the send after that waits until the stop. (A
-        // runtime with a worker drives the timers a blocking send waits with.)
+        let rt = runtime();
+        // Nothing receives: the pipe fills, and the send after that waits until the stop.
         let (mut tx, _rx) = pipe(1 << 30, rt.handle().clone());
         let mut acks = AckTracker::new();
         let mut batch = Batch::new();

@@ -443,15 +443,26 @@ pub(crate) mod tests {
         pub(crate) static READ_FAILS: Cell<bool> = const { Cell::new(false) };
     }
 
+    /// Lines read as they are: no merge, no cut.
+    pub(crate) const PLAIN: DecodeOptions = DecodeOptions {
+        merge_json: false,
+        max_line_bytes: 1 << 20,
+    };
+
+    /// The records' `log`s, in order.
+    pub(crate) fn logs(records: &[Record]) -> Vec<String> {
+        records
+            .iter()
+            .map(|r| r.log().text().into_owned())
+            .collect()
+    }
+
     #[test]
     fn files_whose_first_line_is_incomplete_get_ids_of_their_own_and_no_false_rewrite() {
         use std::io::Write;
         use std::sync::atomic::Ordering;
         let dir = tempfile::tempdir().unwrap();
-        let opts = DecodeOptions {
-            merge_json: false,
-            max_line_bytes: 1 << 20,
-        };
+        let opts = PLAIN;
         let stats = Arc::new(CollectorStats::default());
         let tailer = |name: &str, text: &str| {
             let path = dir.path().join(name);
@@ -492,10 +503,7 @@ pub(crate) mod tests {
         .unwrap();
         let mut records = Vec::new();
         c.poll(&mut vec![0; 4096], &mut records).unwrap();
-        let logs: Vec<String> = records
-            .iter()
-            .map(|r| r.log().text().into_owned())
-            .collect();
+        let logs = logs(&records);
         assert_eq!(logs, ["gamma", "delta"]);
         let id = identify(&path, &File::open(&path).unwrap())
             .unwrap()
@@ -511,10 +519,7 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("app.log");
         std::fs::write(&path, "gam").unwrap();
-        let opts = DecodeOptions {
-            merge_json: false,
-            max_line_bytes: 1 << 20,
-        };
+        let opts = PLAIN;
         let stats = Arc::new(CollectorStats::default());
         let file = File::open(&path).unwrap();
         let mut t = Tailer::new(&path, file, 0, None, opts, Arc::clone(&stats)).unwrap();
@@ -525,10 +530,7 @@ pub(crate) mod tests {
         // not the rest of "gam".
         std::fs::write(&path, "hello\nworld\n").unwrap();
         t.poll(&mut vec![0; 4096], &mut records).unwrap();
-        let logs: Vec<String> = records
-            .iter()
-            .map(|r| r.log().text().into_owned())
-            .collect();
+        let logs = logs(&records);
         assert_eq!(logs, ["hello", "world"]);
         assert_eq!(stats.truncations_detected.load(Ordering::Relaxed), 1);
     }
@@ -543,10 +545,7 @@ pub(crate) mod tests {
             })
             .collect();
         std::fs::write(&path, lines.join("\n") + "\n").unwrap();
-        let opts = DecodeOptions {
-            merge_json: false,
-            max_line_bytes: 1 << 20,
-        };
+        let opts = PLAIN;
         let stats = Arc::new(CollectorStats::default());
         // Opened before its first line was written: identified at the first read.
         let mut t = Tailer::new(&path, File::open(&path).unwrap(), 0, None, opts, stats).unwrap();
@@ -556,10 +555,7 @@ pub(crate) mod tests {
         IDENTIFY_FAILS.set(false);
         assert!(records.is_empty());
         t.poll(&mut vec![0; 4096], &mut records).unwrap();
-        let logs: Vec<String> = records
-            .iter()
-            .map(|r| r.log().text().into_owned())
-            .collect();
+        let logs = logs(&records);
         assert_eq!(logs, ["line 0\n", "line 1\n", "line 2\n"]);
         let size = std::fs::metadata(&path).unwrap().len();
         assert_eq!(records.last().map(|r| r.end_offset), Some(size));
@@ -593,10 +589,7 @@ pub(crate) mod tests {
             format!(r#"{{"log":"{s}\n","stream":"stdout","time":"2026-11-22T01:02:03Z"}}"#)
         };
         std::fs::write(&path, format!("{}\n{}\n", line("old 1"), line("old 2"))).unwrap();
-        let opts = DecodeOptions {
-            merge_json: false,
-            max_line_bytes: 1 << 20,
-        };
+        let opts = PLAIN;
         let stats = Arc::new(CollectorStats::default());
         let file = File::open(&path).unwrap();
         let identity = identify(&path, &file).unwrap();
