@@ -187,6 +187,12 @@ impl Tailer {
     /// shorter than the offset; a file cut and refilled past it has another first line, which
     /// is checked after the read, so that what was read is known to be of the content checked.
     pub fn poll(&mut self, buf: &mut [u8], out: &mut Vec<Record>) -> io::Result<PollOutcome> {
+        let polled = self.read_new(buf, out);
+        self.decoder.count_decoded();
+        polled
+    }
+
+    fn read_new(&mut self, buf: &mut [u8], out: &mut Vec<Record>) -> io::Result<PollOutcome> {
         #[cfg(test)]
         if tests::READ_FAILS.get() {
             return Err(io::Error::other("reading made to fail by a test"));
@@ -280,6 +286,7 @@ impl Tailer {
         counters::add(&self.decoder.stats().truncations_detected, 1);
         tracing::info!(path = %self.path().display(), offset = self.read_offset, "file was truncated; reading it again from the start");
         self.decoder.flush_pending(&self.source, out);
+        self.decoder.count_decoded();
         self.head = None;
         self.decoder.reset();
         self.read_offset = 0;
@@ -385,6 +392,7 @@ impl Tailer {
             self.line_start = self.read_offset;
         }
         self.decoder.flush_pending(&source, out);
+        self.decoder.count_decoded();
     }
 
     /// Records that a read failed; the first failure of the agent is logged.
