@@ -56,7 +56,8 @@ struct MergeBuffers {
 
 /// Lines, records and merges decoded on this thread and not yet added to the input's counters.
 /// An atomic add is a locked instruction, and each waits for the record just written to leave
-/// the store buffer: counted per line, four of them cost the input thread about 5 % of its CPU.
+/// the store buffer: counted per line (four for a JSON line), they made a CRI line's decode
+/// 13 % slower (`line_to_record/cri_mix`, docs/performance.md item 34).
 /// The tailer adds them up once per read ([`LineDecoder::count_decoded`]).
 #[derive(Clone, Copy, Default)]
 struct Tally {

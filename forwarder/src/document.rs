@@ -114,8 +114,8 @@ impl DocumentEncoder {
 
     /// The fragments of `source`, encoded at its first record. Borrowed, not an `Arc` clone:
     /// a clone and its drop are two locked instructions per document, each waiting for the
-    /// document's bytes just written to leave the store buffer (about 3 % of the agent's CPU
-    /// on the standard benchmark).
+    /// document's bytes just written to leave the store buffer (2–3 % of the agent's CPU on
+    /// the standard benchmark; docs/performance.md item 34).
     fn fragments(&mut self, source: &Arc<Source>) -> &SourceFragments {
         let key = Arc::as_ptr(source) as usize;
         let fragments = match self.last.take() {
