@@ -3,7 +3,7 @@
 //! of its own, because reading and decoding are plain CPU and file work.
 
 use crate::counters;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -43,6 +43,10 @@ pub struct FileSourceConfig {
     pub persist_interval: Duration,
     /// How long a stopping input waits for the outputs to settle what it sent.
     pub drain_timeout: Duration,
+    /// With `exit_on_eof`, how long a file whose reads fail is tried again before the input
+    /// finishes without the rest of it: a transient error must not end a one-off import early,
+    /// and a lasting one must not keep it from ever ending.
+    pub eof_read_retry: Duration,
 }
 
 impl FileSourceConfig {
@@ -58,6 +62,7 @@ impl FileSourceConfig {
             orphan_grace: Duration::from_secs(5),
             persist_interval: Duration::from_millis(100),
             drain_timeout: Duration::from_secs(10),
+            eof_read_retry: Duration::from_secs(10),
         }
     }
 }
@@ -85,6 +90,8 @@ pub struct FileSource {
     changes: Changes,
     /// The files of the current read round (kept to reuse its allocation).
     round_keys: Vec<FileKey>,
+    /// With `exit_on_eof`: since when each file whose last read failed has been failing.
+    failing: HashMap<FileKey, Failing>,
 }
 
 impl FileSource {
@@ -105,6 +112,7 @@ impl FileSource {
             kube: None,
             changes: Changes::polling(),
             round_keys: Vec::new(),
+            failing: HashMap::new(),
         }
     }
 
@@ -303,6 +311,9 @@ impl FileSource {
             }
             match polled {
                 Ok(o) => {
+                    if !self.failing.is_empty() {
+                        self.failing.remove(key);
+                    }
                     round.read_any |= o.bytes > 0;
                     round.all_eof &= o.at_eof;
                     if !o.at_eof {
@@ -317,6 +328,23 @@ impl FileSource {
                 }
                 Err(e) => {
                     tailer.read_failed(&e);
+                    if self.cfg.exit_on_eof {
+                        let failing = self.failing.entry(*key).or_insert(Failing {
+                            since: now,
+                            given_up: false,
+                        });
+                        if now.duration_since(failing.since) < self.cfg.eof_read_retry {
+                            // Not at its end: the input does not finish yet, and the file is
+                            // read again at the next round over every file.
+                            round.all_eof = false;
+                        } else if !failing.given_up {
+                            failing.given_up = true;
+                            tracing::error!(path = %tailer.path().display(),
+                                offset = tailer.safe_offset(), error = %e,
+                                failing_for = ?now.duration_since(failing.since),
+                                "reading the file keeps failing; the input finishes without the rest of it");
+                        }
+                    }
                     // Read again next round from where it stands: closing a file a path still
                     // leads to would forget its checkpoint and read it all again once the
                     // next refresh finds it. One that no path leads to is given up as above.
@@ -335,6 +363,7 @@ impl FileSource {
         }
         self.round_keys = keys;
         for key in closed {
+            self.failing.remove(&key);
             if let Some(mut t) = self.tailers.remove(&key) {
                 self.changes.unwatch_file(key);
                 let from = batch.records.len();
@@ -520,6 +549,13 @@ struct Round {
     waiting: bool,
 }
 
+/// A file whose reads fail, in an input that finishes at the end of its files.
+struct Failing {
+    since: Instant,
+    /// Counted as finished: the input may end without the rest of it.
+    given_up: bool,
+}
+
 /// Records on their way out, with the file progress they complete.
 struct Batch {
     records: Vec<Record>,
@@ -616,6 +652,39 @@ mod tests {
             .is_ok());
         let sent = rx.try_recv().map(|b| b.records.into_vec()).unwrap();
         assert_eq!(logs(&sent), ["one", "two", "three"]);
+    }
+
+    #[test]
+    fn with_exit_on_eof_a_file_whose_reads_fail_is_not_finished_until_the_retry_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("app.log"), "one\ntwo\n").unwrap();
+        let rt = runtime();
+        let (mut source, _, mut tx, mut rx) = source_over(dir.path(), &rt);
+        source.cfg.exit_on_eof = true;
+        source.cfg.eof_read_retry = Duration::from_secs(3600);
+        assert!(source.refresh(true, &mut Vec::new()));
+        let mut buf = vec![0; READ_CHUNK];
+        let mut batch = Batch::new();
+        let never = || false;
+        READ_FAILS.set(true);
+        let failing = source.read_round(&mut buf, &mut batch, &mut tx, None, &never);
+        assert!(
+            !failing.map(|r| r.all_eof).unwrap(),
+            "not at its end: the input goes on"
+        );
+        source.cfg.eof_read_retry = Duration::ZERO;
+        let given_up = source.read_round(&mut buf, &mut batch, &mut tx, None, &never);
+        READ_FAILS.set(false);
+        assert!(
+            given_up.map(|r| r.all_eof).unwrap(),
+            "past the bound: the input may end"
+        );
+        // Read again after all: read as usual, and no longer failing.
+        let read = source.read_round(&mut buf, &mut batch, &mut tx, None, &never);
+        assert!(read.map(|r| r.read_any).unwrap());
+        assert!(source.failing.is_empty());
+        let sent = rx.try_recv().map(|b| b.records.into_vec()).unwrap();
+        assert_eq!(logs(&sent), ["one", "two"]);
     }
 
     #[test]
