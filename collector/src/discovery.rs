@@ -52,7 +52,9 @@ pub fn scan(globs: &[String]) -> Scan {
                 continue;
             }
         };
+        let mut any = false;
         for entry in paths {
+            any = true;
             let entry = match entry {
                 Ok(entry) => entry,
                 Err(e) if e.error().kind() == std::io::ErrorKind::NotFound => continue,
@@ -77,6 +79,18 @@ pub fn scan(globs: &[String]) -> Scan {
                 Err(error) => failed.push(ScanFailure { path: entry, error }),
             }
         }
+        if !any {
+            // glob takes a fixed part it cannot look at (a directory behind a symlink loop or
+            // an unreachable mount) for one that is not there, and says nothing.
+            let fixed = fixed_part(pattern);
+            match std::fs::metadata(&fixed) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => failed.push(ScanFailure {
+                    path: fixed,
+                    error: e,
+                }),
+                _ => {}
+            }
+        }
     }
     // One file reached by several paths (a symlink and its target both matched) is tailed once,
     // under the first path in order.
@@ -90,6 +104,20 @@ pub fn scan(globs: &[String]) -> Scan {
     let mut keys = std::collections::HashSet::with_capacity(found.len());
     found.retain(|f| keys.insert(f.key));
     Scan { found, failed }
+}
+
+/// The leading components of `pattern` without wildcards: the directory the matches are under,
+/// or the whole path when nothing in it is a wildcard.
+fn fixed_part(pattern: &str) -> PathBuf {
+    Path::new(pattern)
+        .components()
+        .take_while(|c| {
+            !c.as_os_str()
+                .as_encoded_bytes()
+                .iter()
+                .any(|b| matches!(b, b'*' | b'?' | b'['))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -113,6 +141,37 @@ mod tests {
         assert_eq!(found[0].path, links.join("a.log"));
         let meta = std::fs::metadata(real.join("0.log")).unwrap();
         assert_eq!(found[0].key, FileKey::of(&meta));
+    }
+
+    #[test]
+    fn a_fixed_directory_of_a_pattern_that_cannot_be_looked_at_is_told() {
+        let dir = tempfile::tempdir().unwrap();
+        let containers = dir.path().join("containers");
+        std::fs::create_dir(&containers).unwrap();
+        std::fs::write(containers.join("a.log"), b"x\n").unwrap();
+        let globs = [
+            format!("{}/*.log", containers.display()),
+            format!("{}/a.log", containers.display()),
+        ];
+        let scanned = scan(&globs);
+        assert_eq!(scanned.found.len(), 1);
+        assert!(scanned.failed.is_empty(), "{:?}", scanned.failed);
+        // The directory replaced by a symlink to itself (ELOOP, as with a mount that cannot be
+        // reached): glob finds nothing there and says nothing.
+        std::fs::rename(&containers, dir.path().join("away")).unwrap();
+        std::os::unix::fs::symlink(&containers, &containers).unwrap();
+        let scanned = scan(&globs);
+        assert!(scanned.found.is_empty());
+        let failed: Vec<&Path> = scanned.failed.iter().map(|f| f.path.as_path()).collect();
+        assert_eq!(
+            failed,
+            [containers.as_path(), containers.join("a.log").as_path()]
+        );
+        assert!(scanned.missed(&containers.join("a.log")));
+        // Gone is gone: a directory that is not there is not a failure.
+        std::fs::remove_file(&containers).unwrap();
+        let scanned = scan(&globs);
+        assert!(scanned.found.is_empty() && scanned.failed.is_empty());
     }
 
     #[test]
