@@ -84,10 +84,18 @@ pub fn scan(globs: &[String]) -> Scan {
             // an unreachable mount) for one that is not there, and says nothing.
             let fixed = fixed_part(pattern);
             match std::fs::metadata(&fixed) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => failed.push(ScanFailure {
-                    path: fixed,
-                    error: e,
-                }),
+                // A file where a directory should be: the path cannot exist, not a failure.
+                Err(e)
+                    if !matches!(
+                        e.kind(),
+                        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                    ) =>
+                {
+                    failed.push(ScanFailure {
+                        path: fixed,
+                        error: e,
+                    })
+                }
                 _ => {}
             }
         }
@@ -168,10 +176,18 @@ mod tests {
             [containers.as_path(), containers.join("a.log").as_path()]
         );
         assert!(scanned.missed(&containers.join("a.log")));
-        // Gone is gone: a directory that is not there is not a failure.
+        // Gone is gone: a directory that is not there, or a file in its place, is not a
+        // failure.
         std::fs::remove_file(&containers).unwrap();
         let scanned = scan(&globs);
         assert!(scanned.found.is_empty() && scanned.failed.is_empty());
+        std::fs::write(&containers, b"").unwrap();
+        let scanned = scan(&globs);
+        assert!(
+            scanned.found.is_empty() && scanned.failed.is_empty(),
+            "{:?}",
+            scanned.failed
+        );
     }
 
     #[test]

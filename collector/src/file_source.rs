@@ -67,6 +67,10 @@ impl FileSourceConfig {
     }
 }
 
+/// How often an exit-on-EOF input reads a file whose reads fail again, until
+/// [`FileSourceConfig::eof_read_retry`].
+const EOF_READ_RETRY_EVERY: Duration = Duration::from_secs(1);
+
 /// With inotify, the globs are rescanned this many refresh intervals apart.
 const RESCAN_FACTOR_WITH_INOTIFY: u32 = 10;
 /// The longest the input waits without looking at the stop flag.
@@ -191,15 +195,13 @@ impl FileSource {
                 if poll_all {
                     next_poll = Instant::now() + self.rescan_interval();
                 }
+                if self.failing.values().any(|f| !f.given_up) {
+                    // A file whose reads fail holds the end back: tried again every second
+                    // until its bound, not at the next rescan (10 s away with inotify).
+                    next_poll = next_poll.min(Instant::now() + EOF_READ_RETRY_EVERY);
+                }
                 if self.cfg.exit_on_eof && poll_all && round.all_eof && !round.read_any {
-                    for t in self.tailers.values_mut() {
-                        let from = batch.records.len();
-                        t.finish(&mut batch.records);
-                        if let Some(kube) = &self.kube {
-                            kube.drop_excluded(t, &mut batch.records, from);
-                        }
-                        batch.progress.extend(t.progress(false));
-                    }
+                    self.finish_files(&mut batch);
                     let sent = batch.send(&mut self.acks, &mut tx, &stopping);
                     tracing::info!(
                         files = self.tailers.len(),
@@ -233,6 +235,23 @@ impl FileSource {
         };
         drop(tx);
         self.drain(finished_reading, &stopping);
+    }
+
+    /// The end of an exit-on-EOF run: every file's unfinished lines are shipped as they are,
+    /// except those of a file given up because its reads kept failing, whose rest was never
+    /// read: its checkpoint stays at the start of its unfinished line, so that a later run
+    /// reads that line whole.
+    fn finish_files(&mut self, batch: &mut Batch) {
+        for (key, t) in self.tailers.iter_mut() {
+            if !self.failing.get(key).is_some_and(|f| f.given_up) {
+                let from = batch.records.len();
+                t.finish(&mut batch.records);
+                if let Some(kube) = &self.kube {
+                    kube.drop_excluded(t, &mut batch.records, from);
+                }
+            }
+            batch.progress.extend(t.progress(false));
+        }
     }
 
     /// How often the globs are expanded again, and every file is looked at whether or not it
@@ -342,7 +361,7 @@ impl FileSource {
                             tracing::error!(path = %tailer.path().display(),
                                 offset = tailer.safe_offset(), error = %e,
                                 failing_for = ?now.duration_since(failing.since),
-                                "reading the file keeps failing; the input finishes without the rest of it");
+                                "reading the file keeps failing; the input finishes without the rest of it (its checkpoint stays at the offset)");
                         }
                     }
                     // Read again next round from where it stands: closing a file a path still
@@ -685,6 +704,42 @@ mod tests {
         assert!(source.failing.is_empty());
         let sent = rx.try_recv().map(|b| b.records.into_vec()).unwrap();
         assert_eq!(logs(&sent), ["one", "two"]);
+    }
+
+    #[test]
+    fn with_exit_on_eof_a_file_given_up_keeps_its_unfinished_line_for_a_later_run() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("app.log"), "one\npar").unwrap();
+        let rt = runtime();
+        let mut buf = vec![0; READ_CHUNK];
+        let never = || false;
+        // What finishing ships of each file, and where its checkpoint goes.
+        let mut finished = |give_up: bool| {
+            let (mut source, _, mut tx, mut rx) = source_over(dir.path(), &rt);
+            source.cfg.exit_on_eof = true;
+            source.cfg.eof_read_retry = Duration::ZERO;
+            assert!(source.refresh(true, &mut Vec::new()));
+            let mut batch = Batch::new();
+            let read = source.read_round(&mut buf, &mut batch, &mut tx, None, &never);
+            assert!(read.unwrap().read_any);
+            assert_eq!(logs(&rx.try_recv().unwrap().records.into_vec()), ["one"]);
+            if give_up {
+                READ_FAILS.set(true);
+                let failed = source.read_round(&mut buf, &mut batch, &mut tx, None, &never);
+                READ_FAILS.set(false);
+                assert!(
+                    failed.unwrap().all_eof,
+                    "given up at once with no retry time"
+                );
+            }
+            let mut end = Batch::new();
+            source.finish_files(&mut end);
+            let offsets: Vec<u64> = end.progress.iter().map(|p| p.offset).collect();
+            (logs(&end.records), offsets)
+        };
+        assert_eq!(finished(false), (vec!["par".to_owned()], vec![7]));
+        // Its rest was never read: "par" may be the start of a longer line.
+        assert_eq!(finished(true), (vec![], vec![4]));
     }
 
     #[test]
