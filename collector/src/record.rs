@@ -180,6 +180,20 @@ impl Record {
         }
     }
 
+    /// Starts loading the record's text into the cache. An output encodes records one after
+    /// the other, and each one's text, written by the input on another core and held in a block
+    /// of its own, is not in this core's cache: asked for one record ahead, the load overlaps
+    /// the encoding of the record before instead of stalling it.
+    #[inline]
+    pub fn prefetch(&self) {
+        if let Some(LogRef::Escaped(text) | LogRef::Plain(text)) = self.log.as_ref() {
+            prefetch_start(text.as_bytes());
+        }
+        if let Some(merged) = &self.merged {
+            prefetch_start(merged.text().as_bytes());
+        }
+    }
+
     /// Bytes this record holds, for the memory bound.
     /// Counts what the allocator really hands out: capacities, and a malloc header and the
     /// rounding of each block (about 16 bytes), so that the memory bound bounds resident memory
@@ -201,6 +215,27 @@ impl Record {
                 .map_or(0, |m| m.size() + 2 * PER_ALLOCATION)
     }
 }
+
+/// Prefetches the first cache lines of `bytes` (the rest follows the hardware's own prefetch
+/// of adjacent lines as the copy walks them).
+#[inline]
+fn prefetch_start(bytes: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        for offset in (0..bytes.len().min(PREFETCH_BYTES)).step_by(64) {
+            // SAFETY: SSE is in the x86_64 baseline, and a prefetch is a hint that reads
+            // nothing and never faults.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(bytes[offset..].as_ptr().cast()) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = bytes;
+}
+
+/// How much of a record's text is prefetched: the first four cache lines, which hold a
+/// typical line whole.
+const PREFETCH_BYTES: usize = 256;
 
 #[cfg(test)]
 mod tests {

@@ -116,6 +116,9 @@ pub async fn run_elasticsearch(
                 let mut delivery = Some(batch.delivery);
                 let n = batch.records.len();
                 for (i, r) in batch.records.iter().enumerate() {
+                    if let Some(next) = batch.records.get(i + 1) {
+                        next.prefetch();
+                    }
                     encoder.push(r, &mut current);
                     if current.body.len() < batch_bytes {
                         continue;
