@@ -342,6 +342,16 @@ mod tests {
     use crate::log_text::LogRef;
     use std::path::PathBuf;
 
+    fn a_source() -> Arc<Source> {
+        Arc::new(Source {
+            id: 1,
+            path: PathBuf::from("/var/log/containers/x.log").into(),
+            tag: "".into(),
+            pod: None,
+            meta: None,
+        })
+    }
+
     fn decode_all(lines: &[&[u8]]) -> Vec<Record> {
         decode_cut_at(1 << 20, lines)
     }
@@ -351,13 +361,7 @@ mod tests {
             merge_json: true,
             max_line_bytes,
         };
-        let source = Arc::new(Source {
-            id: 1,
-            path: PathBuf::from("/var/log/containers/x.log").into(),
-            tag: "".into(),
-            pod: None,
-            meta: None,
-        });
+        let source = a_source();
         let mut decoder = LineDecoder::new(opts, Arc::new(CollectorStats::default()));
         let mut out = Vec::new();
         let mut offset = 0;
@@ -371,13 +375,7 @@ mod tests {
 
     #[test]
     fn lines_records_and_merges_are_counted_once_each_when_the_caller_counts_them() {
-        let source = Arc::new(Source {
-            id: 1,
-            path: PathBuf::from("/var/log/containers/x.log").into(),
-            tag: "".into(),
-            pod: None,
-            meta: None,
-        });
+        let source = a_source();
         let stats = Arc::new(CollectorStats::default());
         let opts = DecodeOptions {
             merge_json: true,
