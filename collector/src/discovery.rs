@@ -83,20 +83,8 @@ pub fn scan(globs: &[String]) -> Scan {
             // glob takes a fixed part it cannot look at (a directory behind a symlink loop or
             // an unreachable mount) for one that is not there, and says nothing.
             let fixed = fixed_part(pattern);
-            match std::fs::metadata(&fixed) {
-                // A file where a directory should be: the path cannot exist, not a failure.
-                Err(e)
-                    if !matches!(
-                        e.kind(),
-                        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
-                    ) =>
-                {
-                    failed.push(ScanFailure {
-                        path: fixed,
-                        error: e,
-                    })
-                }
-                _ => {}
+            if let Err(error) = look_at(&fixed) {
+                failed.push(ScanFailure { path: fixed, error });
             }
         }
     }
@@ -112,6 +100,22 @@ pub fn scan(globs: &[String]) -> Scan {
     let mut keys = std::collections::HashSet::with_capacity(found.len());
     found.retain(|f| keys.insert(f.key));
     Scan { found, failed }
+}
+
+/// Looks at `path` (following symlinks): an error only when something keeps it from being
+/// looked at, not when it is not there (or a file stands where a directory should).
+pub fn look_at(path: &Path) -> std::io::Result<()> {
+    match std::fs::metadata(path) {
+        Err(e) if !gone(&e) => Err(e),
+        _ => Ok(()),
+    }
+}
+
+fn gone(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+    )
 }
 
 /// The leading components of `pattern` without wildcards: the directory the matches are under,

@@ -67,6 +67,20 @@ impl FileSourceConfig {
     }
 }
 
+/// Whether `path` cannot be looked at now (anything but "not there"), counted as a scan error.
+fn cannot_look_at(path: &std::path::Path, stats: &CollectorStats) -> bool {
+    match crate::discovery::look_at(path) {
+        Ok(()) => false,
+        Err(error) => {
+            if stats.problem(Problem::ScanError) {
+                tracing::warn!(path = %path.display(), %error,
+                    "a path of the globs could not be looked at; files there are not taken for gone until it can (further failures are only counted)");
+            }
+            true
+        }
+    }
+}
+
 /// How often an exit-on-EOF input reads a file whose reads fail again, until
 /// [`FileSourceConfig::eof_read_retry`].
 const EOF_READ_RETRY_EVERY: Duration = Duration::from_secs(1);
@@ -479,8 +493,14 @@ impl FileSource {
             // A path that could not be looked at does not say that its file is gone (unless it
             // was deleted: with the descriptors used up, no directory can be read, and only
             // closing files frees them).
+            // glob says nothing of a directory it reached by a wildcard and could not look
+            // into: a path that cannot be looked at now is asked about itself, rarely (a file
+            // no scanned path led to), before its file is taken for gone.
             let reachable = seen.contains(key)
-                || (!tailer.orphaned && scanned.missed(tailer.path()) && !tailer.deleted());
+                || (!tailer.orphaned
+                    && !tailer.deleted()
+                    && (scanned.missed(tailer.path())
+                        || cannot_look_at(tailer.path(), &self.stats)));
             if reachable == tailer.orphaned {
                 if reachable {
                     tracing::debug!(path = %tailer.path().display(), "a path leads to the file again; tailing it on");
@@ -639,7 +659,15 @@ mod tests {
         dir: &std::path::Path,
         rt: &tokio::runtime::Runtime,
     ) -> (FileSource, Arc<CollectorStats>, BatchSender, BatchReceiver) {
-        let mut cfg = FileSourceConfig::new(vec![format!("{}/*.log", dir.display())], PLAIN);
+        source_of(&format!("{}/*.log", dir.display()), rt)
+    }
+
+    /// [`source_over`] with any glob.
+    fn source_of(
+        pattern: &str,
+        rt: &tokio::runtime::Runtime,
+    ) -> (FileSource, Arc<CollectorStats>, BatchSender, BatchReceiver) {
+        let mut cfg = FileSourceConfig::new(vec![pattern.to_owned()], PLAIN);
         cfg.orphan_grace = Duration::ZERO;
         let stats = Arc::new(CollectorStats::default());
         let stop = Arc::new(AtomicBool::new(false));
@@ -800,10 +828,33 @@ mod tests {
     fn files_under_a_glob_directory_that_cannot_be_looked_at_are_not_taken_for_gone() {
         let top = tempfile::tempdir().unwrap();
         let dir = top.path().join("containers");
-        std::fs::create_dir(&dir).unwrap();
-        std::fs::write(dir.join("a.log"), "a\n").unwrap();
+        let pattern = format!("{}/*.log", dir.display());
+        a_directory_behind_a_symlink_loop_for_a_round(&pattern, &dir, &top.path().join("away"));
+    }
+
+    #[test]
+    fn files_under_a_directory_a_wildcard_reaches_that_cannot_be_looked_at_are_not_taken_for_gone()
+    {
+        // glob skips such a directory without a word.
+        let top = tempfile::tempdir().unwrap();
+        let pods = top.path().join("pods");
+        let pattern = format!("{}/*/*.log", pods.display());
+        let pod = pods.join("ns_pod_uid");
+        a_directory_behind_a_symlink_loop_for_a_round(&pattern, &pod, &top.path().join("away"));
+    }
+
+    /// A file in `dir`, which `pattern` reaches: `dir` is put behind a symlink loop (moved to
+    /// `away`, where the pattern does not reach) for a round, then back. With no grace, a file
+    /// taken for gone would be closed at once, and read again from its start afterwards.
+    fn a_directory_behind_a_symlink_loop_for_a_round(
+        pattern: &str,
+        dir: &std::path::Path,
+        away: &std::path::Path,
+    ) {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("0.log"), "a\n").unwrap();
         let rt = runtime();
-        let (mut source, stats, mut tx, mut rx) = source_over(&dir, &rt);
+        let (mut source, stats, mut tx, mut rx) = source_of(pattern, &rt);
         let mut buf = vec![0; READ_CHUNK];
         let mut batch = Batch::new();
         let never = || false;
@@ -813,22 +864,24 @@ mod tests {
                 .read_round(&mut buf, &mut batch, &mut tx, None, &never)
                 .is_ok());
         };
+        let closed = || stats.files_closed.load(Ordering::Relaxed);
         round(&mut source);
         assert_eq!(rx.try_recv().map(|b| b.records.len()).unwrap(), 1);
-        // The directory of the pattern behind a symlink loop for a while: with no grace, a file
-        // taken for gone would be closed at once, and read again from its start afterwards.
-        let away = top.path().join("away");
-        std::fs::rename(&dir, &away).unwrap();
-        std::os::unix::fs::symlink(&dir, &dir).unwrap();
+        std::fs::rename(dir, away).unwrap();
+        std::os::unix::fs::symlink(dir, dir).unwrap();
         round(&mut source);
         assert_eq!(source.tailers.len(), 1);
-        assert_eq!(stats.files_closed.load(Ordering::Relaxed), 0);
+        assert_eq!(closed(), 0);
         assert_eq!(stats.scan_errors.load(Ordering::Relaxed), 1);
-        std::fs::remove_file(&dir).unwrap();
-        std::fs::rename(&away, &dir).unwrap();
+        std::fs::remove_file(dir).unwrap();
+        std::fs::rename(away, dir).unwrap();
         round(&mut source);
         assert_eq!(stats.files_opened.load(Ordering::Relaxed), 1);
         assert!(rx.try_recv().is_err(), "nothing read twice");
+        // Deleted for good: taken for gone, and closed.
+        std::fs::remove_dir_all(dir).unwrap();
+        round(&mut source);
+        assert_eq!(closed(), 1);
     }
 
     #[test]
