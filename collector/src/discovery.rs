@@ -111,7 +111,9 @@ pub fn look_at(path: &Path) -> std::io::Result<()> {
     }
 }
 
-fn gone(e: &std::io::Error) -> bool {
+/// What an error of looking at a path says: that nothing is there (or a file stands where a
+/// directory should be, so nothing can be), as opposed to that it could not be looked at.
+pub(crate) fn gone(e: &std::io::Error) -> bool {
     matches!(
         e.kind(),
         std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory

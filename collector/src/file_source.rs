@@ -67,14 +67,22 @@ impl FileSourceConfig {
     }
 }
 
-/// Whether `path` cannot be looked at now (anything but "not there"), counted as a scan error.
-fn cannot_look_at(path: &std::path::Path, stats: &CollectorStats) -> bool {
-    match crate::discovery::look_at(path) {
-        Ok(()) => false,
+/// Whether the path `tailer` was found by still leads to its file, or cannot be looked at now
+/// (anything but "not there"): glob says nothing of a directory it reached by a wildcard and
+/// could not look into, nor of a file renamed back while it scanned. A path that cannot be
+/// looked at is a scan error, counted once a refresh however many files are behind it (as a
+/// directory that failed in the scan is), through `counted`.
+fn still_reachable(tailer: &Tailer, stats: &CollectorStats, counted: &mut bool) -> bool {
+    match std::fs::metadata(tailer.path()) {
+        Ok(meta) => FileKey::of(&meta) == tailer.key(),
+        Err(e) if crate::discovery::gone(&e) => false,
         Err(error) => {
-            if stats.problem(Problem::ScanError) {
-                tracing::warn!(path = %path.display(), %error,
-                    "a path of the globs could not be looked at; files there are not taken for gone until it can (further failures are only counted)");
+            if !*counted {
+                *counted = true;
+                if stats.problem(Problem::ScanError) {
+                    tracing::warn!(path = %tailer.path().display(), %error,
+                        "a path of the globs could not be looked at; files there are not taken for gone until it can (further failures are only counted)");
+                }
             }
             true
         }
@@ -485,6 +493,7 @@ impl FileSource {
             }
         }
         let mut lag = 0;
+        let mut unlookable_counted = false;
         for (key, tailer) in self.tailers.iter_mut() {
             lag += tailer.lag();
             // Under any path: a file renamed to another name the globs match (Docker's
@@ -493,14 +502,13 @@ impl FileSource {
             // A path that could not be looked at does not say that its file is gone (unless it
             // was deleted: with the descriptors used up, no directory can be read, and only
             // closing files frees them).
-            // glob says nothing of a directory it reached by a wildcard and could not look
-            // into: a path that cannot be looked at now is asked about itself, rarely (a file
-            // no scanned path led to), before its file is taken for gone.
+            // Before a file no scanned path led to is taken for gone, its own path is asked
+            // (a stat each refresh while that lasts, for such files only).
             let reachable = seen.contains(key)
                 || (!tailer.orphaned
                     && !tailer.deleted()
                     && (scanned.missed(tailer.path())
-                        || cannot_look_at(tailer.path(), &self.stats)));
+                        || still_reachable(tailer, &self.stats, &mut unlookable_counted)));
             if reachable == tailer.orphaned {
                 if reachable {
                     tracing::debug!(path = %tailer.path().display(), "a path leads to the file again; tailing it on");
@@ -676,6 +684,34 @@ mod tests {
         (source, stats, tx, rx)
     }
 
+    /// Rounds of a file input as its run loop takes them: a refresh (which flushes nothing in
+    /// these tests), then a read of every file.
+    struct Rounds {
+        buf: Vec<u8>,
+        batch: Batch,
+        tx: BatchSender,
+    }
+
+    impl Rounds {
+        fn new(tx: BatchSender) -> Rounds {
+            Rounds {
+                buf: vec![0; READ_CHUNK],
+                batch: Batch::new(),
+                tx,
+            }
+        }
+
+        fn run(&mut self, source: &mut FileSource) {
+            let mut flushed = Vec::new();
+            source.refresh(false, &mut flushed);
+            assert!(flushed.is_empty());
+            let never = || false;
+            let read =
+                source.read_round(&mut self.buf, &mut self.batch, &mut self.tx, None, &never);
+            assert!(read.is_ok());
+        }
+    }
+
     #[test]
     fn a_file_whose_read_fails_is_kept_and_read_again() {
         let dir = tempfile::tempdir().unwrap();
@@ -783,19 +819,9 @@ mod tests {
         std::fs::write(&its_target, "c\n").unwrap();
         symlink(&its_target, &deleted_behind).unwrap();
         let rt = runtime();
-        let (mut source, stats, mut tx, mut rx) = source_over(dir.path(), &rt);
-        let mut buf = vec![0; READ_CHUNK];
-        let mut batch = Batch::new();
-        let never = || false;
-        let mut round = |source: &mut FileSource| {
-            let mut flushed = Vec::new();
-            source.refresh(false, &mut flushed);
-            assert!(flushed.is_empty());
-            assert!(source
-                .read_round(&mut buf, &mut batch, &mut tx, None, &never)
-                .is_ok());
-        };
-        round(&mut source);
+        let (mut source, stats, tx, mut rx) = source_over(dir.path(), &rt);
+        let mut rounds = Rounds::new(tx);
+        rounds.run(&mut source);
         let read = rx.try_recv().map(|b| b.records.into_vec().len()).unwrap();
         assert_eq!(read, 3);
         // One file deleted; the other two paths cannot be looked at (a symlink loop in their
@@ -807,7 +833,7 @@ mod tests {
             symlink(path, path).unwrap();
         }
         std::fs::remove_file(&its_target).unwrap();
-        round(&mut source);
+        rounds.run(&mut source);
         assert_eq!(source.tailers.len(), 1);
         assert_eq!(
             source.tailers.values().next().map(|t| t.path()),
@@ -818,7 +844,7 @@ mod tests {
         // The path leads to it again: read on, not opened a second time.
         std::fs::remove_file(&link).unwrap();
         symlink(&target, &link).unwrap();
-        round(&mut source);
+        rounds.run(&mut source);
         assert_eq!(source.tailers.len(), 1);
         assert_eq!(stats.files_opened.load(Ordering::Relaxed), 3);
         assert!(rx.try_recv().is_err(), "nothing read twice");
@@ -843,9 +869,28 @@ mod tests {
         a_directory_behind_a_symlink_loop_for_a_round(&pattern, &pod, &top.path().join("away"));
     }
 
-    /// A file in `dir`, which `pattern` reaches: `dir` is put behind a symlink loop (moved to
-    /// `away`, where the pattern does not reach) for a round, then back. With no grace, a file
-    /// taken for gone would be closed at once, and read again from its start afterwards.
+    #[test]
+    fn a_file_its_own_path_still_leads_to_is_not_taken_for_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.log"), "a\n").unwrap();
+        let rt = runtime();
+        let (mut source, stats, tx, mut rx) = source_over(dir.path(), &rt);
+        let mut rounds = Rounds::new(tx);
+        rounds.run(&mut source);
+        assert_eq!(rx.try_recv().map(|b| b.records.len()).unwrap(), 1);
+        // A scan that does not find it (as one racing a rename away and back would): its path
+        // still leads to it.
+        source.cfg.globs = vec![format!("{}/*.none", dir.path().display())];
+        rounds.run(&mut source);
+        assert_eq!(source.tailers.len(), 1);
+        assert_eq!(stats.files_closed.load(Ordering::Relaxed), 0);
+        assert_eq!(stats.scan_errors.load(Ordering::Relaxed), 0);
+    }
+
+    /// Two files in `dir`, which `pattern` reaches: `dir` is put behind a symlink loop (moved
+    /// to `away`, where the pattern does not reach) for a round, then back. With no grace, a
+    /// file taken for gone would be closed at once, and read again from its start afterwards.
+    /// The failure counts once, not once per file.
     fn a_directory_behind_a_symlink_loop_for_a_round(
         pattern: &str,
         dir: &std::path::Path,
@@ -853,35 +898,28 @@ mod tests {
     ) {
         std::fs::create_dir_all(dir).unwrap();
         std::fs::write(dir.join("0.log"), "a\n").unwrap();
+        std::fs::write(dir.join("1.log"), "b\n").unwrap();
         let rt = runtime();
-        let (mut source, stats, mut tx, mut rx) = source_of(pattern, &rt);
-        let mut buf = vec![0; READ_CHUNK];
-        let mut batch = Batch::new();
-        let never = || false;
-        let mut round = |source: &mut FileSource| {
-            source.refresh(false, &mut Vec::new());
-            assert!(source
-                .read_round(&mut buf, &mut batch, &mut tx, None, &never)
-                .is_ok());
-        };
+        let (mut source, stats, tx, mut rx) = source_of(pattern, &rt);
+        let mut rounds = Rounds::new(tx);
         let closed = || stats.files_closed.load(Ordering::Relaxed);
-        round(&mut source);
-        assert_eq!(rx.try_recv().map(|b| b.records.len()).unwrap(), 1);
+        rounds.run(&mut source);
+        assert_eq!(rx.try_recv().map(|b| b.records.len()).unwrap(), 2);
         std::fs::rename(dir, away).unwrap();
         std::os::unix::fs::symlink(dir, dir).unwrap();
-        round(&mut source);
-        assert_eq!(source.tailers.len(), 1);
+        rounds.run(&mut source);
+        assert_eq!(source.tailers.len(), 2);
         assert_eq!(closed(), 0);
         assert_eq!(stats.scan_errors.load(Ordering::Relaxed), 1);
         std::fs::remove_file(dir).unwrap();
         std::fs::rename(away, dir).unwrap();
-        round(&mut source);
-        assert_eq!(stats.files_opened.load(Ordering::Relaxed), 1);
+        rounds.run(&mut source);
+        assert_eq!(stats.files_opened.load(Ordering::Relaxed), 2);
         assert!(rx.try_recv().is_err(), "nothing read twice");
         // Deleted for good: taken for gone, and closed.
         std::fs::remove_dir_all(dir).unwrap();
-        round(&mut source);
-        assert_eq!(closed(), 1);
+        rounds.run(&mut source);
+        assert_eq!(closed(), 2);
     }
 
     #[test]

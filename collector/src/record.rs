@@ -233,8 +233,8 @@ fn prefetch_start(bytes: &[u8]) {
     let _ = bytes;
 }
 
-/// How much of a record's text is prefetched: the first four cache lines, which hold a
-/// typical line whole.
+/// How much of a record's text is prefetched: the first 256 bytes, which hold a typical line
+/// whole.
 const PREFETCH_BYTES: usize = 256;
 
 #[cfg(test)]
