@@ -771,6 +771,28 @@ mod tests {
     }
 
     #[test]
+    fn with_exit_on_eof_a_failing_file_is_tried_again_every_second_until_the_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("app.log"), "one\n").unwrap();
+        let rt = runtime();
+        let (mut source, stats, tx, _rx) = source_over(dir.path(), &rt);
+        source.cfg.exit_on_eof = true;
+        // With inotify, the next round over every file would otherwise be a rescan, 10 s away.
+        source.cfg.notify = true;
+        source.cfg.eof_read_retry = Duration::from_millis(2500);
+        READ_FAILS.set(true);
+        let started = Instant::now();
+        source.run(tx);
+        READ_FAILS.set(false);
+        // Reads at about 0, 1 and 2 s hold the end back; the one at 3 s gives the file up. A
+        // slower machine spaces them further, never closer: three at least either way, where a
+        // retry at the next rescan would have made two, 10 s apart.
+        let tries = stats.read_errors.load(Ordering::Relaxed);
+        assert!(tries >= 3, "{tries} reads in {:?}", started.elapsed());
+        assert!(started.elapsed() >= Duration::from_millis(2500));
+    }
+
+    #[test]
     fn with_exit_on_eof_a_file_given_up_keeps_its_unfinished_line_for_a_later_run() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("app.log"), "one\npar").unwrap();
