@@ -57,7 +57,7 @@ pub fn scan(globs: &[String]) -> Scan {
             any = true;
             let entry = match entry {
                 Ok(entry) => entry,
-                Err(e) if e.error().kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) if gone(e.error()) => continue,
                 Err(e) => {
                     let path = e.path().to_path_buf();
                     failed.push(ScanFailure {
@@ -75,7 +75,7 @@ pub fn scan(globs: &[String]) -> Scan {
                     path: entry,
                 }),
                 Ok(_) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) if gone(&e) => {}
                 Err(error) => failed.push(ScanFailure { path: entry, error }),
             }
         }
@@ -104,7 +104,7 @@ pub fn scan(globs: &[String]) -> Scan {
 
 /// Looks at `path` (following symlinks): an error only when something keeps it from being
 /// looked at, not when it is not there (or a file stands where a directory should).
-pub fn look_at(path: &Path) -> std::io::Result<()> {
+fn look_at(path: &Path) -> std::io::Result<()> {
     match std::fs::metadata(path) {
         Err(e) if !gone(&e) => Err(e),
         _ => Ok(()),

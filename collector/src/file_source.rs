@@ -79,13 +79,18 @@ fn still_reachable(tailer: &Tailer, stats: &CollectorStats, counted: &mut bool) 
         Err(error) => {
             if !*counted {
                 *counted = true;
-                if stats.problem(Problem::ScanError) {
-                    tracing::warn!(path = %tailer.path().display(), %error,
-                        "a path of the globs could not be looked at; files there are not taken for gone until it can (further failures are only counted)");
-                }
+                count_scan_failure(stats, tailer.path(), &error);
             }
             true
         }
+    }
+}
+
+/// Counts a path of the globs that could not be looked at; the first of the agent is logged.
+fn count_scan_failure(stats: &CollectorStats, path: &std::path::Path, error: &std::io::Error) {
+    if stats.problem(Problem::ScanError) {
+        tracing::warn!(path = %path.display(), %error,
+            "a path of the globs could not be looked at; files there are not taken for gone until it can (further failures are only counted)");
     }
 }
 
@@ -466,10 +471,7 @@ impl FileSource {
         let mut opened = false;
         let scanned = scan(&self.cfg.globs);
         for failure in &scanned.failed {
-            if self.stats.problem(Problem::ScanError) {
-                tracing::warn!(path = %failure.path.display(), error = %failure.error,
-                    "a path of the globs could not be looked at; files there are not taken for gone until it can (further failures are only counted)");
-            }
+            count_scan_failure(&self.stats, &failure.path, &failure.error);
         }
         // The files some path leads to now.
         let mut seen: HashSet<FileKey> = HashSet::with_capacity(scanned.found.len());

@@ -103,8 +103,8 @@ impl LineDecoder {
     }
 
     /// Adds what this thread decoded since the last call (lines, records, merges) to the
-    /// input's counters. Called after every read and every finish, so the figures lag a read
-    /// at most.
+    /// input's counters. The tailer calls it at the end of each of its calls that decode (a
+    /// read, a rewrite check, a finish), so the figures lag a read at most.
     pub fn count_decoded(&self) {
         let t = UNCOUNTED.take();
         for (counter, n) in [

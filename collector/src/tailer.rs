@@ -286,7 +286,6 @@ impl Tailer {
         counters::add(&self.decoder.stats().truncations_detected, 1);
         tracing::info!(path = %self.path().display(), offset = self.read_offset, "file was truncated; reading it again from the start");
         self.decoder.flush_pending(&self.source, out);
-        self.decoder.count_decoded();
         self.head = None;
         self.decoder.reset();
         self.read_offset = 0;
@@ -357,6 +356,7 @@ impl Tailer {
     pub fn check_rewritten(&mut self, out: &mut Vec<Record>) -> io::Result<()> {
         if self.rewritten()? {
             self.truncated(out);
+            self.decoder.count_decoded();
         }
         Ok(())
     }
