@@ -307,6 +307,24 @@ fn files_opened_and_closed(agent: &Agent) -> (Option<f64>, Option<f64>) {
     )
 }
 
+/// The end of a test of files the globs reach under changing names: `docs` documents arrive,
+/// two files were opened and none closed, the agent stops cleanly, nothing was sent twice, and
+/// each writer's last line (`markers`) is there.
+fn ends_with_each_line_once(agent: Agent, es: &EsDouble, docs: u64, markers: &[(&str, u64)]) {
+    assert!(
+        es.wait_for_docs(docs as usize, Duration::from_secs(30)),
+        "{}",
+        agent.stderr()
+    );
+    assert_eq!(files_opened_and_closed(&agent), (Some(2.0), Some(0.0)));
+    let (status, log) = agent.terminate();
+    assert!(status.success(), "{log}");
+    let stats = es.stats();
+    assert_eq!((stats.raw_docs, stats.duplicates), (docs, 0), "sent twice");
+    let markers = markers.iter().map(|&(w, n)| (w.to_owned(), n)).collect();
+    assert_markers(es, &markers);
+}
+
 /// Longer than the 5 s a file no path leads to is kept open once quiet (counted from when it
 /// was last read or found so): an agent that took the file for gone has closed it by then,
 /// forgetting its checkpoint.
@@ -358,20 +376,7 @@ fn a_file_whose_path_comes_back_is_read_on_not_again() {
     );
     std::thread::sleep(PAST_ORPHAN_GRACE);
     f.append(lines("back", 100, 101).as_bytes());
-    assert!(
-        es.wait_for_docs(102, Duration::from_secs(30)),
-        "{}",
-        agent.stderr()
-    );
-    assert_eq!(files_opened_and_closed(&agent), (Some(2.0), Some(0.0)));
-    let (status, log) = agent.terminate();
-    assert!(status.success(), "{log}");
-    let stats = es.stats();
-    assert_eq!((stats.raw_docs, stats.duplicates), (102, 0), "sent twice");
-    assert_markers(
-        &es,
-        &HashMap::from([("back".to_owned(), 101), ("witness".to_owned(), 1)]),
-    );
+    ends_with_each_line_once(agent, &es, 102, &[("back", 101), ("witness", 1)]);
 }
 
 /// Docker's own rotation seen through a glob that matches the rotated names too
@@ -414,17 +419,7 @@ fn a_file_renamed_to_a_name_the_globs_match_is_read_once() {
     );
     std::thread::sleep(PAST_ORPHAN_GRACE);
     write(&current, 110, 111);
-    assert!(
-        es.wait_for_docs(111, Duration::from_secs(30)),
-        "{}",
-        agent.stderr()
-    );
-    assert_eq!(files_opened_and_closed(&agent), (Some(2.0), Some(0.0)));
-    let (status, log) = agent.terminate();
-    assert!(status.success(), "{log}");
-    let stats = es.stats();
-    assert_eq!((stats.raw_docs, stats.duplicates), (111, 0), "sent twice");
-    assert_markers(&es, &HashMap::from([("dr".to_owned(), 111)]));
+    ends_with_each_line_once(agent, &es, 111, &[("dr", 111)]);
 }
 
 /// Waits until the checkpoint file says `offset` for some file.

@@ -707,10 +707,16 @@ mod tests {
             let mut flushed = Vec::new();
             source.refresh(false, &mut flushed);
             assert!(flushed.is_empty());
+            self.read(source);
+        }
+
+        /// A read of every file, without a refresh.
+        fn read(&mut self, source: &mut FileSource) -> Round {
             let never = || false;
             let read =
                 source.read_round(&mut self.buf, &mut self.batch, &mut self.tx, None, &never);
             assert!(read.is_ok());
+            read.unwrap_or_default()
         }
     }
 
@@ -719,22 +725,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("app.log"), "one\ntwo\nthree\n").unwrap();
         let rt = runtime();
-        let (mut source, _, mut tx, mut rx) = source_over(dir.path(), &rt);
+        let (mut source, _, tx, mut rx) = source_over(dir.path(), &rt);
         assert!(source.refresh(true, &mut Vec::new()));
-        let mut buf = vec![0; READ_CHUNK];
-        let mut batch = Batch::new();
-        let never = || false;
+        let mut rounds = Rounds::new(tx);
         READ_FAILS.set(true);
-        let failed = source.read_round(&mut buf, &mut batch, &mut tx, None, &never);
+        rounds.read(&mut source);
         READ_FAILS.set(false);
-        assert!(failed.is_ok());
         // Closing it would have forgotten its checkpoint, and the next refresh would have
         // opened it again from its start.
         assert_eq!(source.tailers.len(), 1, "kept: a path still leads to it");
         assert!(rx.try_recv().is_err(), "nothing read");
-        assert!(source
-            .read_round(&mut buf, &mut batch, &mut tx, None, &never)
-            .is_ok());
+        rounds.read(&mut source);
         let sent = rx.try_recv().map(|b| b.records.into_vec()).unwrap();
         assert_eq!(logs(&sent), ["one", "two", "three"]);
     }
@@ -744,29 +745,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("app.log"), "one\ntwo\n").unwrap();
         let rt = runtime();
-        let (mut source, _, mut tx, mut rx) = source_over(dir.path(), &rt);
+        let (mut source, _, tx, mut rx) = source_over(dir.path(), &rt);
         source.cfg.exit_on_eof = true;
         source.cfg.eof_read_retry = Duration::from_secs(3600);
         assert!(source.refresh(true, &mut Vec::new()));
-        let mut buf = vec![0; READ_CHUNK];
-        let mut batch = Batch::new();
-        let never = || false;
+        let mut rounds = Rounds::new(tx);
         READ_FAILS.set(true);
-        let failing = source.read_round(&mut buf, &mut batch, &mut tx, None, &never);
-        assert!(
-            !failing.map(|r| r.all_eof).unwrap(),
-            "not at its end: the input goes on"
-        );
+        let failing = rounds.read(&mut source);
+        assert!(!failing.all_eof, "not at its end: the input goes on");
         source.cfg.eof_read_retry = Duration::ZERO;
-        let given_up = source.read_round(&mut buf, &mut batch, &mut tx, None, &never);
+        let given_up = rounds.read(&mut source);
         READ_FAILS.set(false);
-        assert!(
-            given_up.map(|r| r.all_eof).unwrap(),
-            "past the bound: the input may end"
-        );
+        assert!(given_up.all_eof, "past the bound: the input may end");
         // Read again after all: read as usual, and no longer failing.
-        let read = source.read_round(&mut buf, &mut batch, &mut tx, None, &never);
-        assert!(read.map(|r| r.read_any).unwrap());
+        assert!(rounds.read(&mut source).read_any);
         assert!(source.failing.is_empty());
         let sent = rx.try_recv().map(|b| b.records.into_vec()).unwrap();
         assert_eq!(logs(&sent), ["one", "two"]);
@@ -799,26 +791,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("app.log"), "one\npar").unwrap();
         let rt = runtime();
-        let mut buf = vec![0; READ_CHUNK];
-        let never = || false;
         // What finishing ships of each file, and where its checkpoint goes.
-        let mut finished = |give_up: bool| {
-            let (mut source, _, mut tx, mut rx) = source_over(dir.path(), &rt);
+        let finished = |give_up: bool| {
+            let (mut source, _, tx, mut rx) = source_over(dir.path(), &rt);
             source.cfg.exit_on_eof = true;
             source.cfg.eof_read_retry = Duration::ZERO;
             assert!(source.refresh(true, &mut Vec::new()));
-            let mut batch = Batch::new();
-            let read = source.read_round(&mut buf, &mut batch, &mut tx, None, &never);
-            assert!(read.unwrap().read_any);
+            let mut rounds = Rounds::new(tx);
+            assert!(rounds.read(&mut source).read_any);
             assert_eq!(logs(&rx.try_recv().unwrap().records.into_vec()), ["one"]);
             if give_up {
                 READ_FAILS.set(true);
-                let failed = source.read_round(&mut buf, &mut batch, &mut tx, None, &never);
+                let failed = rounds.read(&mut source);
                 READ_FAILS.set(false);
-                assert!(
-                    failed.unwrap().all_eof,
-                    "given up at once with no retry time"
-                );
+                assert!(failed.all_eof, "given up at once with no retry time");
             }
             let mut end = Batch::new();
             source.finish_files(&mut end);
