@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -422,16 +422,84 @@ fn a_file_renamed_to_a_name_the_globs_match_is_read_once() {
     ends_with_each_line_once(agent, &es, 111, &[("dr", 111)]);
 }
 
+/// kubelet rotates a container's log while the agent is stopped (an upgrade, a node restart):
+/// what the old file got after its checkpoint is read from it after the restart, under its pod,
+/// then it is closed and its checkpoint forgotten. (It was lost: the glob leads only to the new
+/// file, and the old one's checkpoint waited a day to be pruned.)
+#[test]
+fn a_file_rotated_away_while_the_agent_was_stopped_is_read_to_its_end() {
+    let es = EsDouble::start(EsOptions::default()).expect("es");
+    let node = Node::new();
+    let f = node.container("rotated", "default", "app", 43);
+    let lines = |from: u64, to: u64| -> String {
+        (from..to)
+            .map(|i| docker_line(&format!("away{i}"), "stdout", T, false))
+            .collect()
+    };
+    let first = lines(0, 100);
+    f.append(first.as_bytes());
+    let agent = Agent::start(node.dir.path(), &["run"], &env_for(&node, &es, None));
+    assert!(
+        es.wait_for_docs(100, Duration::from_secs(30)),
+        "{}",
+        agent.stderr()
+    );
+    assert!(checkpoint_reaches(&node, first.len() as u64));
+    let (status, log) = agent.terminate();
+    assert!(status.success(), "{log}");
+    // While the agent is stopped: more lines, the rotation, and the new file's first lines.
+    f.append(lines(100, 150).as_bytes());
+    std::fs::rename(&f.path, f.path.with_extension("log.20261207-021500")).expect("rotate");
+    std::fs::write(&f.path, lines(150, 170)).expect("new file");
+    let agent = Agent::start(node.dir.path(), &["run"], &env_for(&node, &es, None));
+    assert!(
+        es.wait_for_docs(170, Duration::from_secs(30)),
+        "{}",
+        agent.stderr()
+    );
+    // Read to its end and quiet for the grace, the rotated file is let go with its checkpoint.
+    let let_go = eventually(Duration::from_secs(30), || {
+        files_opened_and_closed(&agent) == (Some(2.0), Some(1.0)) && checkpoint_files(&node) == 1
+    });
+    assert!(
+        let_go,
+        "opened and closed: {:?}, checkpoints: {}",
+        files_opened_and_closed(&agent),
+        checkpoint_files(&node)
+    );
+    let (status, log) = agent.terminate();
+    assert!(status.success(), "{log}");
+    let stats = es.stats();
+    assert_eq!((stats.raw_docs, stats.duplicates), (170, 0), "sent twice");
+    assert_markers(&es, &HashMap::from([("away".to_owned(), 170)]));
+    let pods: HashSet<String> = es
+        .docs()
+        .iter()
+        .map(|d| d.source["kubernetes"]["pod_name"].to_string())
+        .collect();
+    assert_eq!(pods, HashSet::from(["\"rotated\"".to_owned()]));
+}
+
+/// The files the checkpoint file holds an entry for.
+fn checkpoint_files(node: &Node) -> usize {
+    checkpoint_entries(node).len()
+}
+
+/// The checkpoint file's entries, none while there is no file.
+fn checkpoint_entries(node: &Node) -> Vec<serde_json::Value> {
+    let text =
+        std::fs::read_to_string(node.state_dir().join("checkpoints.json")).unwrap_or_default();
+    let body = text.lines().next().unwrap_or("{}");
+    let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    v["files"].as_array().cloned().unwrap_or_default()
+}
+
 /// Waits until the checkpoint file says `offset` for some file.
 fn checkpoint_reaches(node: &Node, offset: u64) -> bool {
     eventually(Duration::from_secs(20), || {
-        let text =
-            std::fs::read_to_string(node.state_dir().join("checkpoints.json")).unwrap_or_default();
-        let body = text.lines().next().unwrap_or("{}");
-        let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
-        v["files"]
-            .as_array()
-            .is_some_and(|fs| fs.iter().any(|f| f["offset"] == offset))
+        checkpoint_entries(node)
+            .iter()
+            .any(|f| f["offset"] == offset)
     })
 }
 

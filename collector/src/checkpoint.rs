@@ -153,6 +153,11 @@ impl CheckpointStore {
         self.entries.get(&id)
     }
 
+    /// Every file's checkpoint, under its identity.
+    pub fn entries(&self) -> impl Iterator<Item = (u64, &Checkpoint)> {
+        self.entries.iter().map(|(&id, c)| (id, c))
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }

@@ -18,6 +18,7 @@ use crate::line_decoder::DecodeOptions;
 use crate::pipe::{BatchSender, Closed};
 use crate::read_size::{sized_for_a_batch, ReadSize, BATCH_RECORDS, READ_CHUNK};
 use crate::record::Record;
+use crate::rotated_away::{self, RotatedFinder};
 use crate::stats::{CollectorStats, Problem};
 use crate::tailer::{identify, FileKey, Tailer};
 
@@ -494,6 +495,9 @@ impl FileSource {
                 Err(e) => tracing::debug!(path = %path.display(), error = %e, "cannot open"),
             }
         }
+        if first_scan {
+            opened |= self.reopen_rotated_away();
+        }
         let mut lag = 0;
         let mut unlookable_counted = false;
         for (key, tailer) in self.tailers.iter_mut() {
@@ -541,6 +545,54 @@ impl FileSource {
         counters::set(&self.stats.lag_bytes, lag);
         counters::set(&self.stats.files_tailed, self.tailers.len() as u64);
         self.stats.started.store(true, Ordering::Relaxed);
+        opened
+    }
+
+    /// At start-up, the files rotated away while the agent was down ([`crate::rotated_away`]):
+    /// each is read on from its checkpoint, as if the agent had followed it, under the path it
+    /// was read by (the same pod, tag and checkpoint), and closed once read like any file no
+    /// glob leads to, which forgets its checkpoint. True when one was opened.
+    fn reopen_rotated_away(&mut self) -> bool {
+        let Some(store) = &self.checkpoints else {
+            return false;
+        };
+        let taken: HashSet<u64> = self
+            .tailers
+            .values()
+            .filter_map(|t| t.source_id())
+            .collect();
+        let mut finder = RotatedFinder::default();
+        let rotated: Vec<_> = store
+            .entries()
+            .filter(|(id, c)| {
+                // A file the scan found under another identity is other content in the inode.
+                let key = FileKey {
+                    dev: c.dev,
+                    ino: c.ino,
+                };
+                !taken.contains(id) && !self.tailers.contains_key(&key)
+            })
+            .filter_map(|(id, c)| Some((id, c.clone(), finder.find(c)?)))
+            .collect();
+        let mut opened = false;
+        for (id, checkpoint, found) in rotated {
+            match rotated_away::open(id, &checkpoint, &found, self.cfg.decode, &self.stats) {
+                Ok(Some(mut t)) => {
+                    tracing::info!(path = %found.display(), was = %checkpoint.path.display(),
+                        offset = checkpoint.offset,
+                        "reading on a file rotated away while the agent was stopped");
+                    t.orphaned = true;
+                    self.changes.watch_file(&found, t.raw_fd(), t.key());
+                    self.tailers.insert(t.key(), Box::new(t));
+                    opened = true;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(path = %found.display(), error = %e,
+                        "cannot read on a file rotated away while the agent was stopped")
+                }
+            }
+        }
         opened
     }
 
@@ -814,6 +866,42 @@ mod tests {
         assert_eq!(finished(false), (vec!["par".to_owned()], vec![7]));
         // Its rest was never read: "par" may be the start of a longer line.
         assert_eq!(finished(true), (vec![], vec![4]));
+    }
+
+    /// Files rotated away while the agent was stopped: each is read on from its checkpoint
+    /// when it is the content checkpointed, not when its inode now holds something else.
+    #[test]
+    fn a_file_rotated_away_is_read_on_from_its_checkpoint_if_it_is_the_same_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = tempfile::tempdir().unwrap();
+        let (mut store, _) = CheckpointStore::open(state.path()).unwrap();
+        for (name, id_of_other_content) in [("same", false), ("reused", true)] {
+            let path = dir.path().join(format!("{name}.log"));
+            std::fs::write(&path, format!("{name} 1\n{name} 2\n")).unwrap();
+            let file = File::open(&path).unwrap();
+            let key = FileKey::of(&file.metadata().unwrap());
+            let id = identify(&path, &file).unwrap().unwrap().id;
+            let id = if id_of_other_content { id ^ 1 } else { id };
+            let offset = format!("{name} 1\n").len() as u64;
+            store.set(id, &Arc::from(path.as_path()), key.dev, key.ino, offset);
+            std::fs::rename(&path, dir.path().join(format!("{name}.log.1"))).unwrap();
+            std::fs::write(&path, format!("{name} new\n")).unwrap();
+        }
+        let rt = runtime();
+        let (source, _, tx, mut rx) = source_over(dir.path(), &rt);
+        let mut source = FileSource {
+            checkpoints: Some(store),
+            ..source
+        };
+        assert!(source.refresh(true, &mut Vec::new()));
+        assert_eq!(source.tailers.len(), 3, "the new files and one rotated");
+        Rounds::new(tx).read(&mut source);
+        let sent = rx.try_recv().map(|b| b.records.into_vec()).unwrap();
+        let mut lines = logs(&sent);
+        lines.sort();
+        assert_eq!(lines, ["reused new", "same 2", "same new"]);
+        // Read to its end, the rotated file is closed (no grace here) and let go.
+        assert_eq!(source.tailers.len(), 2);
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub mod pipe;
 pub mod pod_ref;
 mod read_size;
 pub mod record;
+pub mod rotated_away;
 pub mod state_file;
 pub mod stats;
 pub mod tailer;
