@@ -574,6 +574,13 @@ impl FileSource {
             })
             .filter_map(|(id, c)| Some((id, c.clone(), finder.find(c)?)))
             .collect();
+        if let Some((path, error)) = finder.failed.first() {
+            for _ in &finder.failed {
+                self.stats.problem(Problem::ScanError);
+            }
+            tracing::warn!(path = %path.display(), %error, paths = finder.failed.len(),
+                "cannot look for files rotated away while the agent was stopped; what they hold past their checkpoints is not read");
+        }
         let mut opened = false;
         for (id, checkpoint, found) in rotated {
             match rotated_away::open(id, &checkpoint, &found, self.cfg.decode, &self.stats) {

@@ -10,11 +10,13 @@
 
 use std::collections::HashMap;
 use std::ffi::OsString;
+use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::checkpoint::Checkpoint;
+use crate::discovery::gone;
 use crate::line_decoder::DecodeOptions;
 use crate::stats::CollectorStats;
 use crate::tailer::{identify, FileKey, Tailer};
@@ -27,20 +29,35 @@ const MAX_LINKS: usize = 8;
 /// after many pods went away has a checkpoint for each, all under `/var/log/containers`.
 #[derive(Default)]
 pub struct RotatedFinder {
-    listings: HashMap<PathBuf, Vec<OsString>>,
+    /// `None`: the directory could not be read.
+    listings: HashMap<PathBuf, Option<Vec<OsString>>>,
+    /// Directories and links on the way that could not be read (other than gone): a file there
+    /// cannot be found, which the caller reports.
+    pub failed: Vec<(PathBuf, io::Error)>,
 }
 
 impl RotatedFinder {
     /// Where the file of `checkpoint` is now, if it was renamed beside its path or beside a
-    /// file a symlink on that path led to.
+    /// file a symlink on that path led to. Matched by inode only: a filesystem's device number
+    /// may change across a reboot, and the caller checks the content's identity anyway.
     pub fn find(&mut self, checkpoint: &Checkpoint) -> Option<PathBuf> {
         let mut path = checkpoint.path.to_path_buf();
         for _ in 0..=MAX_LINKS {
-            if let Some(found) = self.renamed_beside(&path, checkpoint.dev, checkpoint.ino) {
+            let listing = self.listing(path.parent()?)?;
+            if let Some(found) = renamed_beside(&path, listing, checkpoint.ino) {
                 return Some(found);
             }
             // A link to a file that is gone still says where that file was.
-            let target = std::fs::read_link(&path).ok()?;
+            let target = match std::fs::read_link(&path) {
+                Ok(target) => target,
+                Err(e) => {
+                    // Not a link (EINVAL) or not there: the search ends here.
+                    if !(gone(&e) || e.kind() == io::ErrorKind::InvalidInput) {
+                        self.failed.push((path, e));
+                    }
+                    return None;
+                }
+            };
             path = match path.parent() {
                 // An absolute target replaces the directory; a relative one is under it.
                 Some(dir) => dir.join(target),
@@ -50,29 +67,44 @@ impl RotatedFinder {
         None
     }
 
-    /// A regular file `<name>.<suffix>` in `path`'s directory that is the file `dev`/`ino`.
-    fn renamed_beside(&mut self, path: &Path, dev: u64, ino: u64) -> Option<PathBuf> {
-        let dir = path.parent()?;
-        let name = path.file_name()?.as_encoded_bytes();
-        let listing = self
-            .listings
+    /// `dir`'s entry names, read once; `None` when it cannot be read (a failure other than
+    /// gone is reported the first time).
+    fn listing(&mut self, dir: &Path) -> Option<&[OsString]> {
+        let RotatedFinder { listings, failed } = self;
+        listings
             .entry(dir.to_path_buf())
-            .or_insert_with(|| list(dir));
-        listing.iter().find_map(|entry| {
-            let e = entry.as_encoded_bytes();
-            let renamed = e.len() > name.len() + 1 && e.starts_with(name) && e[name.len()] == b'.';
-            if !renamed {
-                return None;
-            }
-            let candidate = dir.join(entry);
-            let meta = std::fs::metadata(&candidate).ok()?;
-            if !(meta.is_file() && meta.dev() == dev && meta.ino() == ino) {
-                return None;
-            }
-            // Without the `..` of a relative link, for the log.
-            Some(std::fs::canonicalize(&candidate).unwrap_or(candidate))
-        })
+            .or_insert_with(|| match list(dir) {
+                Ok(names) => Some(names),
+                Err(e) => {
+                    if !gone(&e) {
+                        failed.push((dir.to_path_buf(), e));
+                    }
+                    None
+                }
+            })
+            .as_deref()
     }
+}
+
+/// A regular file `<name>.<suffix>` beside `path` (in its directory's `listing`) with inode
+/// `ino`.
+fn renamed_beside(path: &Path, listing: &[OsString], ino: u64) -> Option<PathBuf> {
+    let dir = path.parent()?;
+    let name = path.file_name()?.as_encoded_bytes();
+    listing.iter().find_map(|entry| {
+        let e = entry.as_encoded_bytes();
+        let renamed = e.len() > name.len() + 1 && e.starts_with(name) && e[name.len()] == b'.';
+        if !renamed {
+            return None;
+        }
+        let candidate = dir.join(entry);
+        let meta = std::fs::metadata(&candidate).ok()?;
+        if !(meta.is_file() && meta.ino() == ino) {
+            return None;
+        }
+        // Without the `..` of a relative link, for the log.
+        Some(std::fs::canonicalize(&candidate).unwrap_or(candidate))
+    })
 }
 
 /// The tailer of the rotated file `found` for the checkpoint `id`, at the checkpoint, under the
@@ -88,8 +120,8 @@ pub fn open(
     let file = std::fs::File::open(found)?;
     let meta = file.metadata()?;
     let key = FileKey::of(&meta);
-    let same_file = key.dev == checkpoint.dev && key.ino == checkpoint.ino;
-    if !same_file || meta.len() <= checkpoint.offset {
+    // Not the device: see [`RotatedFinder::find`].
+    if key.ino != checkpoint.ino || meta.len() <= checkpoint.offset {
         return Ok(None);
     }
     // Identified under the path it had: the container id in kubelet's link is part of it.
@@ -107,12 +139,11 @@ pub fn open(
     .map(Some)
 }
 
-/// A directory's entry names; none when it cannot be read (nothing can be found there then).
-fn list(dir: &Path) -> Vec<OsString> {
-    match std::fs::read_dir(dir) {
-        Ok(entries) => entries.flatten().map(|e| e.file_name()).collect(),
-        Err(_) => Vec::new(),
-    }
+/// A directory's entry names.
+fn list(dir: &Path) -> io::Result<Vec<OsString>> {
+    std::fs::read_dir(dir)?
+        .map(|entry| entry.map(|e| e.file_name()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -131,20 +162,31 @@ mod tests {
         }
     }
 
+    /// The checkpoint of a new file `real` read through the symlink `link`.
+    fn checkpoint_through_link(real: &Path, link: &Path) -> Checkpoint {
+        fs::write(real, "old\n").unwrap();
+        std::os::unix::fs::symlink(real, link).unwrap();
+        Checkpoint {
+            path: Arc::from(link),
+            ..checkpoint_of(real)
+        }
+    }
+
     #[test]
     fn a_file_renamed_beside_its_path_is_found() {
-        let dir = tempfile::tempdir().unwrap();
-        let current = dir.path().join("app.log");
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = fs::canonicalize(tmp.path()).unwrap();
+        let current = dir.join("app.log");
         fs::write(&current, "old\n").unwrap();
         let checkpoint = checkpoint_of(&current);
-        fs::rename(&current, dir.path().join("app.log.1")).unwrap();
+        fs::rename(&current, dir.join("app.log.1")).unwrap();
         fs::write(&current, "new\n").unwrap();
         // Names that only start the same, or the same name, are not the rotated file.
-        fs::write(dir.path().join("app.logx"), "other\n").unwrap();
-        fs::write(dir.path().join("app.log."), "other\n").unwrap();
+        fs::write(dir.join("app.logx"), "other\n").unwrap();
+        fs::write(dir.join("app.log."), "other\n").unwrap();
         assert_eq!(
             RotatedFinder::default().find(&checkpoint),
-            Some(dir.path().join("app.log.1"))
+            Some(dir.join("app.log.1"))
         );
     }
 
@@ -178,11 +220,8 @@ mod tests {
     fn a_copy_or_a_gone_path_is_not_taken_for_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let real = dir.path().join("0.log");
-        fs::write(&real, "old\n").unwrap();
         let link = dir.path().join("link.log");
-        std::os::unix::fs::symlink(&real, &link).unwrap();
-        let mut checkpoint = checkpoint_of(&real);
-        checkpoint.path = Arc::from(link.as_path());
+        let checkpoint = checkpoint_through_link(&real, &link);
         // kubelet compresses older rotated files: a copy, another inode.
         fs::copy(&real, dir.path().join("0.log.20261207-021500.gz")).unwrap();
         fs::remove_file(&real).unwrap();
@@ -190,6 +229,26 @@ mod tests {
         // The pod went away with its link.
         fs::remove_file(&link).unwrap();
         assert_eq!(RotatedFinder::default().find(&checkpoint), None);
+    }
+
+    #[test]
+    fn a_directory_that_cannot_be_read_is_reported() {
+        let tmp = tempfile::tempdir().unwrap();
+        let pods = tmp.path().join("pods");
+        fs::create_dir(&pods).unwrap();
+        let checkpoint = checkpoint_through_link(&pods.join("0.log"), &tmp.path().join("link.log"));
+        // A loop where the pods' directory was: it cannot be listed, and is not just gone.
+        fs::rename(&pods, tmp.path().join("moved")).unwrap();
+        std::os::unix::fs::symlink(&pods, &pods).unwrap();
+        let mut finder = RotatedFinder::default();
+        assert_eq!(finder.find(&checkpoint), None);
+        let failed: Vec<&Path> = finder.failed.iter().map(|(p, _)| p.as_path()).collect();
+        assert_eq!(failed, [pods.as_path()]);
+        // Gone is not a failure.
+        fs::remove_file(&pods).unwrap();
+        let mut finder = RotatedFinder::default();
+        assert_eq!(finder.find(&checkpoint), None);
+        assert!(finder.failed.is_empty());
     }
 
     #[test]
