@@ -4,7 +4,6 @@
 
 use crate::counters;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fs::File;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,7 +19,7 @@ use crate::read_size::{sized_for_a_batch, ReadSize, BATCH_RECORDS, READ_CHUNK};
 use crate::record::Record;
 use crate::rotated_away::{self, RotatedFinder};
 use crate::stats::{CollectorStats, Problem};
-use crate::tailer::{identify, FileKey, Tailer};
+use crate::tailer::{identify, open_log, FileKey, Tailer};
 
 #[derive(Debug, Clone)]
 pub struct FileSourceConfig {
@@ -609,7 +608,7 @@ impl FileSource {
         key: FileKey,
         first_scan: bool,
     ) -> std::io::Result<Option<Tailer>> {
-        let file = File::open(path)?;
+        let file = open_log(path)?;
         let meta = file.metadata()?;
         if FileKey::of(&meta) != key {
             return Ok(None);
@@ -885,7 +884,7 @@ mod tests {
         for (name, id_of_other_content) in [("same", false), ("reused", true)] {
             let path = dir.path().join(format!("{name}.log"));
             std::fs::write(&path, format!("{name} 1\n{name} 2\n")).unwrap();
-            let file = File::open(&path).unwrap();
+            let file = std::fs::File::open(&path).unwrap();
             let key = FileKey::of(&file.metadata().unwrap());
             let id = identify(&path, &file).unwrap().unwrap().id;
             let id = if id_of_other_content { id ^ 1 } else { id };

@@ -19,7 +19,7 @@ use crate::checkpoint::Checkpoint;
 use crate::discovery::gone;
 use crate::line_decoder::DecodeOptions;
 use crate::stats::CollectorStats;
-use crate::tailer::{identify, FileKey, Tailer};
+use crate::tailer::{identify, open_log, FileKey, Tailer};
 
 /// The most symlinks followed from a checkpoint's path (kubelet's link to the pod's log and,
 /// with Docker, the pod's log on to Docker's own file make two).
@@ -117,7 +117,7 @@ pub fn open(
     decode: DecodeOptions,
     stats: &Arc<CollectorStats>,
 ) -> std::io::Result<Option<Tailer>> {
-    let file = std::fs::File::open(found)?;
+    let file = open_log(found)?;
     let meta = file.metadata()?;
     let key = FileKey::of(&meta);
     // Not the device: see [`RotatedFinder::find`].
