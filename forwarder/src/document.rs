@@ -2,7 +2,6 @@
 //! system: `@timestamp` first, then `flb-log-tag`, then the record (`log`, `stream`, `time`, the
 //! merged JSON keys, `kubernetes`). Written straight from the record into the output buffer.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use logship_collector::json_text::{escape_into, escape_into_bytes};
@@ -10,6 +9,7 @@ use logship_collector::time::TimestampWriter;
 use logship_collector::{Record, RecordKind, Source};
 
 use crate::dedot::dedot_key;
+use crate::fragment_cache::FragmentCache;
 use crate::merged_fields::{push_merged, ReservedKeys};
 
 /// Keys the record itself sets; a merged JSON key of the same name is left out rather than
@@ -35,14 +35,6 @@ pub struct DocumentOptions {
     pub replace_dots: bool,
 }
 
-/// Encoded sources kept at most. Records of one file come in runs (a read takes 16–256 KiB of
-/// a file, 75 records and more), so a miss costs one encoding per run; only a quiet node's
-/// round-robin of single lines misses on every record, and that is a thousand encodings a
-/// second at most. A node reading more files than this at once misses on every run whatever
-/// the size (with 2,000 files, 256 entries did not help), so the cache is small: each entry is
-/// about 850 bytes (the escaped path and the `kubernetes` object), 210 KB for 256.
-const MAX_SOURCES_CACHED: usize = 64;
-
 /// What every document of one source shares, encoded once: the tag (a long path, escaped) and
 /// the `kubernetes` object (labels and annotations can be kilobytes).
 struct SourceFragments {
@@ -55,11 +47,7 @@ struct SourceFragments {
 /// and its fragments copied into every document of it; records of one file arrive together.
 pub struct DocumentEncoder {
     opts: DocumentOptions,
-    /// Keyed by the source's address; the entry holds the `Arc`, so the address cannot be
-    /// reused by another source while it is a key, and the tailer, which changes a source in
-    /// place only when nothing else holds it (`Arc::make_mut`), copies it instead. A weak or
-    /// address-only cache would see changed sources under old keys.
-    sources: HashMap<usize, (Arc<Source>, Arc<SourceFragments>)>,
+    sources: FragmentCache<SourceFragments>,
     /// The source of the previous record and its fragments: most records need no lookup.
     last: Option<(usize, Arc<SourceFragments>)>,
     timestamps: TimestampWriter,
@@ -69,7 +57,7 @@ impl DocumentEncoder {
     pub fn new(opts: DocumentOptions) -> DocumentEncoder {
         DocumentEncoder {
             opts,
-            sources: HashMap::new(),
+            sources: FragmentCache::new(),
             last: None,
             timestamps: TimestampWriter::default(),
         }
@@ -119,29 +107,25 @@ impl DocumentEncoder {
     fn fragments(&mut self, source: &Arc<Source>) -> &SourceFragments {
         let key = Arc::as_ptr(source) as usize;
         let fragments = match self.last.take() {
-            Some((last, fragments)) if last == key => fragments,
-            _ => self.lookup(key, source),
+            Some((last, fragments)) if last == key => {
+                self.sources.hit_in_run();
+                fragments
+            }
+            _ => self
+                .sources
+                .get_or_encode(source, |s| encode_fragments(s, self.opts)),
         };
         &self.last.insert((key, fragments)).1
     }
+}
 
-    fn lookup(&mut self, key: usize, source: &Arc<Source>) -> Arc<SourceFragments> {
-        if let Some((_, fragments)) = self.sources.get(&key) {
-            return Arc::clone(fragments);
-        }
-        if self.sources.len() >= MAX_SOURCES_CACHED {
-            self.sources.clear();
-        }
-        let raw = source.tag();
-        let mut tag = String::with_capacity(raw.len());
-        escape_into(&raw, &mut tag);
-        let fragments = Arc::new(SourceFragments {
-            tag: tag.into(),
-            kubernetes: encode_kubernetes(source, self.opts).into(),
-        });
-        self.sources
-            .insert(key, (Arc::clone(source), Arc::clone(&fragments)));
-        fragments
+fn encode_fragments(source: &Source, opts: DocumentOptions) -> SourceFragments {
+    let raw = source.tag();
+    let mut tag = String::with_capacity(raw.len());
+    escape_into(&raw, &mut tag);
+    SourceFragments {
+        tag: tag.into(),
+        kubernetes: encode_kubernetes(source, opts).into(),
     }
 }
 

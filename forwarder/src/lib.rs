@@ -13,6 +13,7 @@ pub mod document;
 pub mod es;
 pub mod fanout;
 pub mod forward;
+mod fragment_cache;
 pub mod log_limit;
 mod merged_fields;
 pub mod ndjson_output;

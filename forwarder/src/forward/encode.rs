@@ -14,6 +14,7 @@ use logship_collector::{Record, Source};
 
 use super::msgpack;
 use crate::document::{DocumentEncoder, DocumentOptions};
+use crate::fragment_cache::FragmentCache;
 
 /// The entries of one tag: a MessagePackEventStream (entries back to back, no array header).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,15 +41,13 @@ impl Chunk {
     }
 }
 
-/// `kubernetes` maps encoded, kept at most (as the document encoder does).
-const MAX_CACHED: usize = 512;
-
 pub struct ForwardEncoder {
     docs: DocumentEncoder,
-    /// The msgpack `"kubernetes": {…}` pair of each source version, by its address; the entry
-    /// holds the `Arc` so that the address is not reused while it is a key, and so that the
-    /// tailer copies a source rather than change it in place (see `DocumentEncoder::sources`).
-    kubernetes: HashMap<usize, (Arc<Source>, Arc<[u8]>)>,
+    /// The msgpack `"kubernetes": {…}` pair of each source version (none without a pod), kept
+    /// as the document encoder keeps its fragments.
+    kubernetes: FragmentCache<KubernetesPair>,
+    /// The previous record's source and its pair: most records need no lookup.
+    last: Option<(usize, Arc<KubernetesPair>)>,
     json: Vec<u8>,
     fields: Vec<u8>,
     /// Records whose fields could not be transcoded (a bug if ever non-zero); sent with `log` only.
@@ -68,7 +67,8 @@ impl ForwardEncoder {
             docs: DocumentEncoder::new(DocumentOptions {
                 replace_dots: false,
             }),
-            kubernetes: HashMap::new(),
+            kubernetes: FragmentCache::new(),
+            last: None,
             json: Vec::new(),
             fields: Vec::new(),
             transcode_errors: 0,
@@ -136,33 +136,45 @@ impl ForwardEncoder {
                 1
             }
         };
-        let kubernetes = self.kubernetes(&r.source);
+        self.find_kubernetes(&r.source);
+        let kubernetes = self.last.as_ref().and_then(|(_, pair)| pair.as_deref());
         let n = n + usize::from(kubernetes.is_some());
         msgpack::map_len(out, u32::try_from(n).unwrap_or(u32::MAX));
         out.extend_from_slice(&self.fields);
         if let Some(k) = kubernetes {
-            out.extend_from_slice(&k);
+            out.extend_from_slice(k);
         }
     }
 
-    fn kubernetes(&mut self, source: &Arc<Source>) -> Option<Arc<[u8]>> {
-        source.pod.as_ref()?;
+    /// Makes `last` the pair of `source`.
+    fn find_kubernetes(&mut self, source: &Arc<Source>) {
         let key = Arc::as_ptr(source) as usize;
-        if let Some((_, encoded)) = self.kubernetes.get(&key) {
-            return Some(Arc::clone(encoded));
-        }
-        if self.kubernetes.len() >= MAX_CACHED {
-            self.kubernetes.clear();
-        }
-        let fragment = self.docs.kubernetes_fragment(source);
-        let json = format!("{{{}}}", fragment.strip_prefix(',').unwrap_or(&fragment));
-        let mut pair = Vec::with_capacity(json.len());
-        msgpack::object_fields(json.as_bytes(), &mut pair).ok()?;
-        let pair: Arc<[u8]> = pair.into();
-        self.kubernetes
-            .insert(key, (Arc::clone(source), Arc::clone(&pair)));
-        Some(pair)
+        let pair = match self.last.take() {
+            Some((last, pair)) if last == key => {
+                self.kubernetes.hit_in_run();
+                pair
+            }
+            _ => {
+                let docs = &self.docs;
+                self.kubernetes
+                    .get_or_encode(source, |s| kubernetes_pair(docs, s))
+            }
+        };
+        self.last = Some((key, pair));
     }
+}
+
+/// A source's msgpack `"kubernetes": {…}` key and value; none without a pod.
+type KubernetesPair = Option<Box<[u8]>>;
+
+/// The [`KubernetesPair`] of a source.
+fn kubernetes_pair(docs: &DocumentEncoder, source: &Source) -> KubernetesPair {
+    source.pod.as_ref()?;
+    let fragment = docs.kubernetes_fragment(source);
+    let json = format!("{{{}}}", fragment.strip_prefix(',').unwrap_or(&fragment));
+    let mut pair = Vec::with_capacity(json.len());
+    msgpack::object_fields(json.as_bytes(), &mut pair).ok()?;
+    Some(pair.into())
 }
 
 /// How a frame goes on the wire.
