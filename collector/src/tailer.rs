@@ -85,9 +85,11 @@ pub fn open_log(path: &Path) -> io::Result<File> {
         .custom_flags(libc::O_NOATIME)
         .open(path);
     match no_atime {
-        // Not its owner (nor CAP_FOWNER): an ordinary open.
-        Err(e) if e.raw_os_error() == Some(libc::EPERM) => File::open(path),
-        opened => opened,
+        Ok(file) => Ok(file),
+        // Not its owner (nor CAP_FOWNER): EPERM. Any other failure is the open's own, which
+        // an ordinary open reports again; a file system that refused the flag otherwise would
+        // not keep the file from being read.
+        Err(_) => File::open(path),
     }
 }
 
@@ -486,22 +488,22 @@ pub(crate) mod tests {
     fn a_log_is_read_without_touching_its_access_time() {
         use std::time::{Duration, SystemTime};
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("app.log");
-        std::fs::write(&path, "one\n").unwrap();
-        // Read before its last write: under relatime an ordinary read writes the atime.
         let long_ago = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
-        let times = std::fs::FileTimes::new().set_accessed(long_ago);
-        File::options()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_times(times)
-            .unwrap();
-        let file = open_log(&path).unwrap();
-        let mut buf = [0; 16];
-        assert_eq!(file.read_at(&mut buf, 0).unwrap(), 4);
-        let accessed = std::fs::metadata(&path).unwrap().accessed().unwrap();
-        assert_eq!(accessed, long_ago);
+        // A file read before its last write: under relatime an ordinary read writes the atime.
+        let read_after_opening_with = |name: &str, open: fn(&Path) -> io::Result<File>| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, "one\n").unwrap();
+            let times = std::fs::FileTimes::new().set_accessed(long_ago);
+            let file = File::options().write(true).open(&path).unwrap();
+            file.set_times(times).unwrap();
+            assert_eq!(open(&path).unwrap().read_at(&mut [0; 16], 0).unwrap(), 4);
+            std::fs::metadata(&path).unwrap().accessed().unwrap()
+        };
+        if read_after_opening_with("plain.log", |p| File::open(p)) == long_ago {
+            eprintln!("this file system does not update access times: nothing to test");
+            return;
+        }
+        assert_eq!(read_after_opening_with("app.log", open_log), long_ago);
     }
 
     #[test]

@@ -47,9 +47,8 @@ struct SourceFragments {
 /// and its fragments copied into every document of it; records of one file arrive together.
 pub struct DocumentEncoder {
     opts: DocumentOptions,
+    /// At least 64 sources: records come in runs, and a miss costs one encoding a run.
     sources: FragmentCache<SourceFragments>,
-    /// The source of the previous record and its fragments: most records need no lookup.
-    last: Option<(usize, Arc<SourceFragments>)>,
     timestamps: TimestampWriter,
 }
 
@@ -57,8 +56,7 @@ impl DocumentEncoder {
     pub fn new(opts: DocumentOptions) -> DocumentEncoder {
         DocumentEncoder {
             opts,
-            sources: FragmentCache::new(),
-            last: None,
+            sources: FragmentCache::new(64),
             timestamps: TimestampWriter::default(),
         }
     }
@@ -105,17 +103,9 @@ impl DocumentEncoder {
     /// document's bytes just written to leave the store buffer (2–3 % of the agent's CPU on
     /// the standard benchmark; docs/performance.md item 34).
     fn fragments(&mut self, source: &Arc<Source>) -> &SourceFragments {
-        let key = Arc::as_ptr(source) as usize;
-        let fragments = match self.last.take() {
-            Some((last, fragments)) if last == key => {
-                self.sources.hit_in_run();
-                fragments
-            }
-            _ => self
-                .sources
-                .get_or_encode(source, |s| encode_fragments(s, self.opts)),
-        };
-        &self.last.insert((key, fragments)).1
+        let opts = self.opts;
+        self.sources
+            .get_or_encode(source, |s| encode_fragments(s, opts))
     }
 }
 

@@ -44,10 +44,9 @@ impl Chunk {
 pub struct ForwardEncoder {
     docs: DocumentEncoder,
     /// The msgpack `"kubernetes": {…}` pair of each source version (none without a pod), kept
-    /// as the document encoder keeps its fragments.
+    /// as the document encoder keeps its fragments, for at least 512 sources (a miss costs a
+    /// JSON encoding and its transcoding).
     kubernetes: FragmentCache<KubernetesPair>,
-    /// The previous record's source and its pair: most records need no lookup.
-    last: Option<(usize, Arc<KubernetesPair>)>,
     json: Vec<u8>,
     fields: Vec<u8>,
     /// Records whose fields could not be transcoded (a bug if ever non-zero); sent with `log` only.
@@ -67,8 +66,7 @@ impl ForwardEncoder {
             docs: DocumentEncoder::new(DocumentOptions {
                 replace_dots: false,
             }),
-            kubernetes: FragmentCache::new(),
-            last: None,
+            kubernetes: FragmentCache::new(512),
             json: Vec::new(),
             fields: Vec::new(),
             transcode_errors: 0,
@@ -136,31 +134,17 @@ impl ForwardEncoder {
                 1
             }
         };
-        self.find_kubernetes(&r.source);
-        let kubernetes = self.last.as_ref().and_then(|(_, pair)| pair.as_deref());
+        let docs = &self.docs;
+        let kubernetes = self
+            .kubernetes
+            .get_or_encode(&r.source, |s| kubernetes_pair(docs, s))
+            .as_deref();
         let n = n + usize::from(kubernetes.is_some());
         msgpack::map_len(out, u32::try_from(n).unwrap_or(u32::MAX));
         out.extend_from_slice(&self.fields);
         if let Some(k) = kubernetes {
             out.extend_from_slice(k);
         }
-    }
-
-    /// Makes `last` the pair of `source`.
-    fn find_kubernetes(&mut self, source: &Arc<Source>) {
-        let key = Arc::as_ptr(source) as usize;
-        let pair = match self.last.take() {
-            Some((last, pair)) if last == key => {
-                self.kubernetes.hit_in_run();
-                pair
-            }
-            _ => {
-                let docs = &self.docs;
-                self.kubernetes
-                    .get_or_encode(source, |s| kubernetes_pair(docs, s))
-            }
-        };
-        self.last = Some((key, pair));
     }
 }
 
