@@ -1,6 +1,6 @@
 //! Small files in the state directory that must survive a crash at any moment (the file
 //! checkpoints, the journald cursor): replaced atomically (write a temporary file, fsync it,
-//! swap it with the old one or rename it over it, fsync the directory), and sealed with a checksum line, so that a
+//! rename it over the old one, fsync the directory), and sealed with a checksum line, so that a
 //! crash mid-write leaves the previous version and a damaged file is detected instead of
 //! trusted.
 
@@ -104,39 +104,9 @@ fn replace_with(
         let _ = fs::remove_file(&tmp);
         return Err(e);
     }
-    exchange_or_rename(&tmp, &dir.join(name))?;
+    fs::rename(&tmp, dir.join(name))?;
     // The rename is durable only once the directory is.
     File::open(dir)?.sync_all()
-}
-
-/// Moves `from` over `to`. Swapped with it where the file system can (`RENAME_EXCHANGE`): the old
-/// version then stays as the next write's temporary file, so a file written every second does
-/// not allocate and free an inode every time (ext4 looks for a free inode not deleted in the
-/// last minutes, a search through the inode table after many files were deleted, as on a node
-/// whose pods just went: 4 % of a quiet agent's profile after such a churn). Atomic either
-/// way.
-fn exchange_or_rename(from: &Path, to: &Path) -> io::Result<()> {
-    use std::os::unix::ffi::OsStrExt;
-    let c_path = |p: &Path| {
-        std::ffi::CString::new(p.as_os_str().as_bytes())
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
-    };
-    let (c_from, c_to) = (c_path(from)?, c_path(to)?);
-    // SAFETY: two valid NUL-terminated paths, relative to the working directory as `rename`'s.
-    let swapped = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            c_from.as_ptr(),
-            libc::AT_FDCWD,
-            c_to.as_ptr(),
-            libc::RENAME_EXCHANGE,
-        )
-    };
-    if swapped == 0 {
-        return Ok(());
-    }
-    // ENOENT: no old version yet (the first write); EINVAL, ENOSYS: not supported here.
-    fs::rename(from, to)
 }
 
 /// Moves a damaged `dir/name` aside (kept for a post-mortem) and returns where it went.
@@ -172,22 +142,6 @@ mod tests {
             fs::read_to_string(dir.path().join("f")).unwrap(),
             seal(&body)
         );
-    }
-
-    #[test]
-    fn a_file_replaced_again_and_again_takes_no_new_inodes() {
-        use std::os::unix::fs::MetadataExt;
-        let dir = tempfile::tempdir().unwrap();
-        let ino = |name: &str| fs::metadata(dir.path().join(name)).map(|m| m.ino()).ok();
-        replace(dir.path(), "f", b"one").unwrap();
-        replace(dir.path(), "f", b"two").unwrap();
-        // Swapped: the old version is the next write's temporary file.
-        let inodes = [ino("f"), ino("f.tmp")];
-        assert_eq!(fs::read(dir.path().join("f.tmp")).unwrap(), b"one");
-        replace(dir.path(), "f", b"three").unwrap();
-        replace(dir.path(), "f", b"four").unwrap();
-        assert_eq!([ino("f"), ino("f.tmp")], inodes);
-        assert_eq!(fs::read(dir.path().join("f")).unwrap(), b"four");
     }
 
     #[test]
@@ -236,6 +190,7 @@ mod tests {
         replace(dir.path(), "f", b"one").unwrap();
         replace(dir.path(), "f", b"two").unwrap();
         assert_eq!(fs::read(dir.path().join("f")).unwrap(), b"two");
+        assert!(!dir.path().join("f.tmp").exists());
         let aside = set_aside(dir.path(), "f").unwrap();
         assert!(!dir.path().join("f").exists() && aside.exists());
     }
