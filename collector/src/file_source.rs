@@ -875,20 +875,28 @@ mod tests {
     }
 
     /// Files rotated away while the agent was stopped: each is read on from its checkpoint
-    /// when it is the content checkpointed, not when its inode now holds something else.
+    /// when it is the content checkpointed, not when its inode now holds something else, nor
+    /// when the checkpoint lies past its end (nothing is left to read, or it is not the file).
     #[test]
     fn a_file_rotated_away_is_read_on_from_its_checkpoint_if_it_is_the_same_content() {
         let dir = tempfile::tempdir().unwrap();
         let state = tempfile::tempdir().unwrap();
         let (mut store, _) = CheckpointStore::open(state.path()).unwrap();
-        for (name, id_of_other_content) in [("same", false), ("reused", true)] {
+        for (name, id_of_other_content, past_its_end) in [
+            ("same", false, false),
+            ("reused", true, false),
+            ("short", false, true),
+        ] {
             let path = dir.path().join(format!("{name}.log"));
             std::fs::write(&path, format!("{name} 1\n{name} 2\n")).unwrap();
             let file = std::fs::File::open(&path).unwrap();
             let key = FileKey::of(&file.metadata().unwrap());
             let id = identify(&path, &file).unwrap().unwrap().id;
             let id = if id_of_other_content { id ^ 1 } else { id };
-            let offset = format!("{name} 1\n").len() as u64;
+            let offset = match past_its_end {
+                false => format!("{name} 1\n").len() as u64,
+                true => std::fs::metadata(&path).unwrap().len() + 100,
+            };
             store.set(id, &Arc::from(path.as_path()), key.dev, key.ino, offset);
             std::fs::rename(&path, dir.path().join(format!("{name}.log.1"))).unwrap();
             std::fs::write(&path, format!("{name} new\n")).unwrap();
@@ -900,14 +908,14 @@ mod tests {
             ..source
         };
         assert!(source.refresh(true, &mut Vec::new()));
-        assert_eq!(source.tailers.len(), 3, "the new files and one rotated");
+        assert_eq!(source.tailers.len(), 4, "the new files and one rotated");
         Rounds::new(tx).read(&mut source);
         let sent = rx.try_recv().map(|b| b.records.into_vec()).unwrap();
         let mut lines = logs(&sent);
         lines.sort();
-        assert_eq!(lines, ["reused new", "same 2", "same new"]);
+        assert_eq!(lines, ["reused new", "same 2", "same new", "short new"]);
         // Read to its end, the rotated file is closed (no grace here) and let go.
-        assert_eq!(source.tailers.len(), 2);
+        assert_eq!(source.tailers.len(), 3);
     }
 
     #[test]

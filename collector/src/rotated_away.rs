@@ -5,8 +5,9 @@
 //! checkpoint that no found file took is looked for where the runtimes put a rotated file:
 //! beside a file its path led to, through its symlinks, under the same name with a suffix
 //! (kubelet's `0.log.20261207-021500`, Docker's `<id>-json.log.1`, logrotate's `app.log.1`),
-//! with the checkpoint's device and inode. The caller checks the content's identity before it
-//! reads anything: an inode may have been reused.
+//! with the checkpoint's inode (not its device, whose number may change across a reboot).
+//! [`open`] checks the content's identity before anything is read: an inode may have been
+//! reused.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
